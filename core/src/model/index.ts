@@ -1,0 +1,3 @@
+export * from './service.js';
+export * from './workload.js';
+export * from './shard.js';
