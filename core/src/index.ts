@@ -13,3 +13,29 @@ export * from './spi/platform-adapter.js';
 export * from './spi/config-source.js';
 export * from './spi/admin-endpoint.js';
 export * from './util/hash.js';
+export * from './spi/xds-contributor.js';
+export * from './util/debouncer.js';
+export * from './logging.js';
+export * from './registry/aggregator.js';
+export * from './registry/service-entries.js';
+export * from './registry/bus-registry-sink.js';
+export * from './config/kinds.js';
+export * from './config/validate.js';
+export * from './config/store.js';
+export {
+  convertLegacy,
+  isLegacyObject,
+  legacyHost,
+  readableSubsetName,
+  LEGACY_API_VERSION,
+  CONVERTED_FROM_ANNOTATION,
+  MERGED_FROM_ANNOTATION,
+} from './config/legacy.js';
+export { resolveHost, hostMatches, isWildcardHost, DEFAULT_DOMAIN } from './config/hosts.js';
+export { tryParseDuration } from './config/duration.js';
+export { ISTIO_PROTOCOL_NAMES, isIstioProtocol } from './config/protocols.js';
+export { GRPC_STATUS_CODES, grpcStatusCode } from './config/semantics.js';
+export type { FieldIssue } from './config/paths.js';
+export * from './rules/compile.js';
+export * from './snapshot/engine.js';
+export * from './core-module.js';

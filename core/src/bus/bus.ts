@@ -43,7 +43,7 @@ export interface ProxyStatusMessage {
   readonly types: Readonly<Record<string, { sent?: string; acked?: string; nacked?: string; error?: string }>>;
 }
 
-export const Bus = Symbol('Bus');
+export const Bus = Symbol.for('isthmus.Bus');
 /** The channels that carry registry state, config and proxy status between roles. */
 export interface Bus {
   readonly registry: ReplicatedMap<RegistryMessage>;

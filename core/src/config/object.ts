@@ -33,3 +33,22 @@ export const DEFAULT_NAMESPACE = 'default';
 export function objectKey(o: Pick<ConfigObject, 'kind' | 'metadata'>): string {
   return `${o.kind}/${o.metadata.namespace ?? DEFAULT_NAMESPACE}/${o.metadata.name}`;
 }
+
+/**
+ * Oldest first: creation time, then namespace/name. A missing creation time counts as the
+ * oldest, as Istio treats it (zero time), so objects from files (no timestamp) are ordered
+ * by namespace/name. Used wherever "the oldest object wins" (several VirtualServices for
+ * one host, DestinationRule merging, legacy conversion).
+ */
+export function compareObjectAge(a: ConfigObject, b: ConfigObject): number {
+  const time = (o: ConfigObject): number => {
+    const t = o.metadata.creationTimestamp ? Date.parse(o.metadata.creationTimestamp) : Number.NaN;
+    return Number.isNaN(t) ? -Infinity : t;
+  };
+  const ta = time(a);
+  const tb = time(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = `${a.metadata.namespace ?? DEFAULT_NAMESPACE}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace ?? DEFAULT_NAMESPACE}/${b.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}

@@ -37,8 +37,8 @@ export function parseConfigText(text: string, name: string): ParseResult {
     const origin = `${name}:${line}`;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
-        const at = e.linePos?.[0];
-        issues.push(issue(at ? `${name}:${at.line}` : origin, `invalid YAML: ${e.message.split('\n')[0]}`));
+        const at = lines.linePos(e.pos[0]).line;
+        issues.push(issue(`${name}:${at}`, `invalid YAML: ${e.message.split('\n')[0]}`));
       }
       continue;
     }

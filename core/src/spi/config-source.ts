@@ -17,7 +17,7 @@ export interface ConfigSink {
   markSynced(): void;
 }
 
-export const ConfigSource = Symbol('ConfigSource');
+export const ConfigSource = Symbol.for('isthmus.ConfigSource');
 /** Yields Istio-kind config objects (rules) from files, KV, CRDs, ... */
 export interface ConfigSource {
   readonly source: string;

@@ -8,7 +8,7 @@ export interface RegistrySink {
   markStale(error: string): void;
 }
 
-export const PlatformAdapter = Symbol('PlatformAdapter');
+export const PlatformAdapter = Symbol.for('isthmus.PlatformAdapter');
 /**
  * Turns one platform instance's watch into canonical Services and Workloads.
  * `start` resolves once watching has begun (not necessarily synced: the first

@@ -1,0 +1,221 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Bus, RegistryMessage, Unsubscribe } from '../bus/bus.js';
+import type { SourcedObject } from '../config/object.js';
+import type { ConfigIssue } from '../config/issues.js';
+import type { DestinationPolicy, RouteTable } from '../rules/compiled.js';
+import { RegistryAggregator } from '../registry/aggregator.js';
+import { REGISTRY_KINDS, serviceEntriesToShard } from '../registry/service-entries.js';
+import { convertLegacy } from '../config/legacy.js';
+import { compileRules } from '../rules/compile.js';
+import { contentHash } from '../util/hash.js';
+import { Debouncer } from '../util/debouncer.js';
+import type { MeshSnapshot } from './mesh-snapshot.js';
+import type { Logger } from '../logging.js';
+
+/** Something that must be true before proxies are served (a source synced, ...). */
+export interface ReadinessGate {
+  readonly name: string;
+  isReady(): boolean;
+}
+
+export interface MeshEngineOptions {
+  readonly logger: Logger;
+  readonly metrics?: Registry;
+  /** Quiet period before a burst of changes is built into a snapshot (Istio: 100 ms). */
+  readonly debounceMs?: number;
+  /** Longest a change waits during a continuous burst. */
+  readonly maxDelayMs?: number;
+}
+
+/** Prefix of the registry sources derived from ServiceEntry/WorkloadEntry config parts. */
+export const CONFIG_SOURCE_PREFIX = 'config/';
+
+/**
+ * The rules engine: merges registry shards and config from the bus, compiles rules
+ * against the registry and publishes immutable MeshSnapshots. Nothing is published until
+ * every readiness gate is open, so proxies never see a partial mesh.
+ */
+export class MeshEngine {
+  private readonly aggregator = new RegistryAggregator();
+  private readonly gates: ReadinessGate[] = [];
+  private readonly listeners = new Set<(s: MeshSnapshot) => void>();
+  private readonly debouncer: Debouncer;
+  private readonly unsubscribers: Unsubscribe[] = [];
+  private readyTimer: NodeJS.Timeout | undefined;
+  private snapshot: MeshSnapshot | undefined;
+  private sequence = 0;
+  private configDirty = true;
+  private configParts = new Set<string>();
+  private ruleObjects: SourcedObject[] = [];
+  private routes = new Map<string, RouteTable>();
+  private destinations = new Map<string, DestinationPolicy>();
+  private issues: ConfigIssue[] = [];
+  private readonly builds?: Counter;
+  private readonly buildSeconds?: Histogram;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: MeshEngineOptions,
+  ) {
+    this.debouncer = new Debouncer(() => this.build(), options.debounceMs ?? 100, options.maxDelayMs ?? 1000);
+    if (options.metrics) {
+      this.builds = new Counter({
+        name: 'isthmus_snapshot_builds_total',
+        help: 'Mesh snapshots built by the rules engine',
+        registers: [options.metrics],
+      });
+      this.buildSeconds = new Histogram({
+        name: 'isthmus_snapshot_build_seconds',
+        help: 'Time to merge the registry and compile rules into a snapshot',
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        registers: [options.metrics],
+      });
+    }
+  }
+
+  addGate(gate: ReadinessGate): void {
+    this.gates.push(gate);
+  }
+
+  /** Waits for `source` to deliver its first complete registry listing. */
+  requireRegistrySource(source: string): void {
+    this.addGate({ name: `registry source ${source}`, isReady: () => this.aggregator.isSynced(source) });
+  }
+
+  start(): void {
+    this.unsubscribers.push(
+      this.bus.registry.watch((source, message) => {
+        this.aggregator.apply(source, message);
+        this.debouncer.trigger();
+      }),
+      this.bus.config.watch(() => {
+        this.configDirty = true;
+        this.debouncer.trigger();
+      }),
+    );
+    // Gates flip without a bus event (e.g. a config source finished its first read).
+    this.readyTimer = setInterval(() => {
+      if (!this.snapshot && this.notReady().length === 0) this.debouncer.trigger();
+    }, 50);
+    this.debouncer.trigger();
+  }
+
+  stop(): void {
+    this.debouncer.cancel();
+    if (this.readyTimer) clearInterval(this.readyTimer);
+    for (const u of this.unsubscribers.splice(0)) u();
+  }
+
+  onSnapshot(listener: (s: MeshSnapshot) => void): Unsubscribe {
+    this.listeners.add(listener);
+    if (this.snapshot) listener(this.snapshot);
+    return () => this.listeners.delete(listener);
+  }
+
+  current(): MeshSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** Live status of every registry source (the snapshot's copy is taken at build time). */
+  sourceStatuses() {
+    return this.aggregator.sourceStatuses();
+  }
+
+  /** Names of the gates still closed; empty when ready. */
+  notReady(): string[] {
+    return this.gates.filter((g) => !g.isReady()).map((g) => g.name);
+  }
+
+  isReady(): boolean {
+    return this.snapshot !== undefined;
+  }
+
+  /** Builds now if anything is pending (tests, shutdown). */
+  flush(): void {
+    this.debouncer.flush();
+  }
+
+  private build(): void {
+    const waiting = this.notReady();
+    if (waiting.length > 0) {
+      this.options.logger.debug({ waiting }, 'not serving yet: waiting for sources to sync');
+      if (this.configDirty) this.refreshConfig();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const configChanged = this.configDirty;
+    if (configChanged) this.refreshConfig();
+    const changes = this.aggregator.takeChanges();
+    const services = this.aggregator.servicesView();
+    let rulesChanged = false;
+    if (configChanged || changes.services.size > 0 || !this.snapshot) {
+      const compiled = compileRules(this.ruleObjects, services);
+      rulesChanged = !sameVersions(this.routes, compiled.routes) || !sameVersions(this.destinations, compiled.destinations);
+      this.routes = compiled.routes;
+      this.destinations = compiled.destinations;
+      this.issues = compiled.issues;
+      for (const i of compiled.issues) this.options.logger.warn({ issue: i }, 'rule warning');
+    }
+    const endpoints = this.aggregator.endpointsView();
+    const version = contentHash(
+      versionsOf(services),
+      versionsOf(endpoints),
+      versionsOf(this.routes),
+      versionsOf(this.destinations),
+    );
+    if (this.snapshot?.version === version) return;
+    const snapshot: MeshSnapshot = {
+      version,
+      sequence: ++this.sequence,
+      // Copies: the aggregator keeps mutating its maps, a snapshot never changes.
+      services: new Map(services),
+      endpoints: new Map(endpoints),
+      routes: this.routes,
+      destinations: this.destinations,
+      sources: this.aggregator.sourceStatuses(),
+      issues: this.issues,
+      changes: { services: changes.services, endpoints: changes.endpoints, rules: rulesChanged || !this.snapshot },
+    };
+    this.snapshot = snapshot;
+    this.builds?.inc();
+    this.buildSeconds?.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.options.logger.debug(
+      { version, services: services.size, endpointsChanged: changes.endpoints.size, rulesChanged },
+      'snapshot built',
+    );
+    for (const l of [...this.listeners]) l(snapshot);
+  }
+
+  /** Splits config into registry kinds (→ shards `config/<part>`) and rules. */
+  private refreshConfig(): void {
+    this.configDirty = false;
+    const parts = [...this.bus.config.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const rules: SourcedObject[] = [];
+    const seen = new Set<string>();
+    for (const [part, message] of parts) {
+      const registryObjects = message.objects.filter((o) => REGISTRY_KINDS.has(o.object.kind));
+      for (const o of message.objects) if (!REGISTRY_KINDS.has(o.object.kind)) rules.push(o);
+      const source = CONFIG_SOURCE_PREFIX + part;
+      if (registryObjects.length > 0) {
+        seen.add(source);
+        const shard = serviceEntriesToShard(source, registryObjects);
+        const msg: RegistryMessage = { shard, synced: true, stale: false, updatedAt: message.updatedAt };
+        this.aggregator.apply(source, msg);
+      }
+    }
+    for (const source of this.configParts) if (!seen.has(source)) this.aggregator.apply(source, undefined);
+    this.configParts = seen;
+    this.ruleObjects = convertLegacy(rules).objects;
+  }
+}
+
+function versionsOf(map: ReadonlyMap<string, { version: string }>): string {
+  const keys = [...map.keys()].sort();
+  return keys.map((k) => `${k}=${map.get(k)!.version}`).join(';');
+}
+
+function sameVersions(a: ReadonlyMap<string, { version: string }>, b: ReadonlyMap<string, { version: string }>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k)?.version !== v.version) return false;
+  return true;
+}
