@@ -12,6 +12,7 @@ export default defineConfig({
       '@isthmus/core': src('./core/src/index.ts'),
       '@isthmus/xds': src('./xds/src/index.ts'),
       '@isthmus/adapter-static': src('./adapters/static/src/index.ts'),
+      '@isthmus/adapter-consul': src('./adapters/consul/src/index.ts'),
       '@isthmus/cli': src('./cli/src/index.ts'),
     },
   },

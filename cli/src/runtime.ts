@@ -1,0 +1,143 @@
+import { Container, ContainerModule } from 'inversify';
+import type { Registry } from 'prom-client';
+import {
+  AdminEndpoint,
+  Bus,
+  BusRegistrySink,
+  ConfigSource,
+  ConfigStore,
+  CoreOptions,
+  LoggerToken,
+  MeshEngineToken,
+  MetricsRegistry,
+  PlatformAdapter,
+  XdsContributor,
+  contributionsOf,
+  coreModule,
+  type ConfigIssue,
+  type Logger,
+  type MeshEngine,
+} from '@isthmus/core';
+import { XdsServer } from '@isthmus/xds';
+import { StaticConfigSource } from '@isthmus/adapter-static';
+import { AdminServer } from './admin/admin-server.js';
+import { builtinAdminEndpoints } from './admin/debug-endpoints.js';
+
+export interface RuntimeOptions {
+  readonly staticPaths: readonly string[];
+  readonly address: string;
+  readonly xdsPort: number;
+  readonly httpPort: number;
+  readonly debounceMs?: number;
+  readonly maxDelayMs?: number;
+  readonly logLevel?: string;
+  /** Extra modules: plugins, or tests rebinding a token. */
+  readonly modules?: readonly ContainerModule[];
+  /** Identifies this control plane in proxy status (defaults to host:port). */
+  readonly serverId?: string;
+}
+
+/** Binds the static file source when paths are given. */
+export function staticModule(paths: readonly string[]): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    if (paths.length === 0) return;
+    bind(ConfigSource)
+      .toDynamicValue((ctx) => new StaticConfigSource({
+        paths: [...paths],
+        logger: ctx.get<Logger>(LoggerToken).child({ component: 'static' }),
+      }))
+      .inSingletonScope();
+  });
+}
+
+/**
+ * One control-plane process: the container with core, the static source and plugins,
+ * then sources → bus → engine → xDS, plus the admin port. `serve` runs exactly this.
+ */
+export class MeshRuntime {
+  readonly container = new Container();
+  private engine!: MeshEngine;
+  private xds!: XdsServer;
+  private admin!: AdminServer;
+  private readonly stores: ConfigStore[] = [];
+  private readonly stoppables: { stop(): Promise<void> }[] = [];
+  private serving = false;
+  xdsPort = 0;
+  httpPort = 0;
+
+  constructor(private readonly options: RuntimeOptions) {}
+
+  get logger(): Logger {
+    return this.container.get<Logger>(LoggerToken);
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    this.container.bind<CoreOptions>(CoreOptions).toConstantValue({
+      ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
+      ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
+      ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+    });
+    await this.container.load(coreModule, staticModule(o.staticPaths), ...(o.modules ?? []));
+    const logger = this.logger;
+    const bus = this.container.get<Bus>(Bus);
+    const metrics = this.container.get<Registry>(MetricsRegistry);
+    this.engine = this.container.get<MeshEngine>(MeshEngineToken);
+
+    this.xds = new XdsServer({
+      logger: logger.child({ component: 'xds' }),
+      metrics,
+      serverId: o.serverId ?? `isthmus@${o.address}:${o.xdsPort}`,
+      contributors: contributionsOf<XdsContributor>(this.container, XdsContributor).getContributions(),
+    });
+    this.engine.onSnapshot((s) => this.xds.setSnapshot(s));
+
+    const adminEndpoints = [
+      ...builtinAdminEndpoints({
+        engine: this.engine,
+        metrics,
+        configIssues: () => this.configIssues(),
+        xdsStatus: () => this.xds.status(),
+        serving: () => this.serving,
+      }),
+      ...contributionsOf<AdminEndpoint>(this.container, AdminEndpoint).getContributions(),
+    ];
+    this.admin = new AdminServer(adminEndpoints, logger.child({ component: 'admin' }));
+    this.httpPort = await this.admin.listen(o.address, o.httpPort);
+
+    this.engine.start();
+    for (const adapter of contributionsOf<PlatformAdapter>(this.container, PlatformAdapter).getContributions()) {
+      this.engine.requireRegistrySource(adapter.source);
+      await adapter.start(new BusRegistrySink(bus, adapter.source, logger.child({ source: adapter.source })));
+      this.stoppables.push(adapter);
+      logger.info({ source: adapter.source }, 'platform adapter started');
+    }
+    for (const source of contributionsOf<ConfigSource>(this.container, ConfigSource).getContributions()) {
+      const store = new ConfigStore(bus, { source: source.source, logger: logger.child({ config: source.source }) });
+      this.stores.push(store);
+      this.engine.addGate({ name: `config source ${source.source}`, isReady: () => store.synced });
+      await source.start(store);
+      this.stoppables.push(source);
+      logger.info({ source: source.source }, 'config source started');
+    }
+
+    this.xdsPort = await this.xds.listen(o.address, o.xdsPort);
+    this.serving = true;
+    logger.info({ xds: `${o.address}:${this.xdsPort}`, admin: `${o.address}:${this.httpPort}` }, 'isthmus serving');
+  }
+
+  configIssues(): ReadonlyMap<string, readonly ConfigIssue[]> {
+    const all = new Map<string, readonly ConfigIssue[]>();
+    for (const store of this.stores) for (const [part, list] of store.issues()) all.set(part, list);
+    return all;
+  }
+
+  async stop(): Promise<void> {
+    this.serving = false;
+    for (const s of this.stoppables.splice(0).reverse()) await s.stop().catch(() => undefined);
+    this.engine?.stop();
+    await this.xds?.close();
+    await this.admin?.close();
+    await this.container.get<Bus>(Bus).close();
+  }
+}

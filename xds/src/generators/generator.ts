@@ -1,0 +1,58 @@
+import type { MeshSnapshot } from '@isthmus/core';
+import type { EncodedResource } from '../resources/encoded.js';
+import type { ClientKind, JsonObject, ResourceType } from '../resources/resource-type.js';
+import type { XdsProxy } from '../proxy.js';
+
+/** The parts of a MeshSnapshot a generator reads; a change elsewhere cannot change its output. */
+export type SnapshotInput = 'services' | 'endpoints' | 'routes' | 'destinations';
+
+/**
+ * Encoded resources shared across proxies. `key` must name exactly the inputs the
+ * resource is built from (beyond its name); `build` runs only when no resource was built
+ * for that (name, key) yet. Returns undefined when the resource is invalid and no earlier
+ * valid copy exists (the refusal is logged with its reasons).
+ */
+export interface ResourceMemo {
+  get(name: string, key: string, build: (warn: (message: string) => void) => JsonObject): EncodedResource | undefined;
+}
+
+export interface GenerateContext {
+  readonly snapshot: MeshSnapshot;
+  readonly proxy: XdsProxy;
+  /** The names the proxy subscribed to; undefined for a wildcard subscription. */
+  readonly names: ReadonlySet<string> | undefined;
+  readonly memo: ResourceMemo;
+}
+
+/** Translates a snapshot into the resources of one type for one kind of proxy. */
+export interface Generator {
+  readonly typeUrl: string;
+  readonly resourceType: ResourceType;
+  /** Whose rules the output is validated against. */
+  readonly client: ClientKind;
+  readonly inputs: readonly SnapshotInput[];
+  /** Resources for the subscribed names that exist (unknown names are left out). */
+  generate(ctx: GenerateContext): EncodedResource[];
+}
+
+/**
+ * Generators by `<GENERATOR>/<typeUrl>`, falling back to `<typeUrl>` (Istio's lookup), where
+ * GENERATOR is the node metadata key (`grpc` for proxyless gRPC).
+ */
+export class GeneratorRegistry {
+  private readonly byKey = new Map<string, Generator>();
+
+  /** Registers for nodes whose GENERATOR is `forGenerator`, or as the fallback when omitted. */
+  register(generator: Generator, forGenerator?: string): this {
+    this.byKey.set(forGenerator ? `${forGenerator}/${generator.typeUrl}` : generator.typeUrl, generator);
+    return this;
+  }
+
+  lookup(generatorName: string | undefined, typeUrl: string): Generator | undefined {
+    return (generatorName ? this.byKey.get(`${generatorName}/${typeUrl}`) : undefined) ?? this.byKey.get(typeUrl);
+  }
+
+  keys(): string[] {
+    return [...this.byKey.keys()].sort();
+  }
+}

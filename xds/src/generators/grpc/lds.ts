@@ -1,0 +1,52 @@
+import type { MeshSnapshot } from '@isthmus/core';
+import { apiListener, rdsConnectionManager, withFaultFilter, withRouterFilter } from '../../configurers/listener.js';
+import type { EncodedResource } from '../../resources/encoded.js';
+import { listenerType } from '../../resources/listener.js';
+import { LISTENER_TYPE_URL } from '../../resources/type-urls.js';
+import type { GenerateContext, Generator } from '../generator.js';
+import { byString, hostPortName, parseHostPort, routesForPort, servicePort } from '../mesh.js';
+
+/** `<host>:<port>` for every service port, or those among `names` that exist. */
+export function hostPortTargets(snapshot: MeshSnapshot, names: ReadonlySet<string> | undefined): { name: string; host: string; port: number }[] {
+  const out: { name: string; host: string; port: number }[] = [];
+  if (names) {
+    for (const name of names) {
+      const hp = parseHostPort(name);
+      if (hp && servicePort(snapshot, hp.host, hp.port)) out.push({ name, ...hp });
+    }
+  } else {
+    for (const [host, { service }] of snapshot.services) {
+      for (const p of service.ports) out.push({ name: hostPortName(host, p.number), host, port: p.number });
+    }
+  }
+  return out.sort(byString((t) => t.name));
+}
+
+/** True when a route on this listener injects faults: the HCM then needs the fault filter. */
+export function listenerNeedsFault(snapshot: MeshSnapshot, host: string, port: number): boolean {
+  const table = snapshot.routes.get(host);
+  return !!table && routesForPort(table.routes, port).some((r) => r.fault && (r.fault.abort || r.fault.delay));
+}
+
+/**
+ * LDS for proxyless gRPC: one API listener per service port, named as the gRPC target's
+ * authority (`xds:///<host>:<port>`), taking its routes over RDS from `<host>:<port>`.
+ */
+export const grpcListenerGenerator: Generator = {
+  typeUrl: LISTENER_TYPE_URL,
+  resourceType: listenerType,
+  client: 'grpc',
+  inputs: ['services', 'routes'],
+  generate(ctx: GenerateContext): EncodedResource[] {
+    const out: EncodedResource[] = [];
+    for (const { name, host, port } of hostPortTargets(ctx.snapshot, ctx.names)) {
+      const fault = listenerNeedsFault(ctx.snapshot, host, port);
+      const res = ctx.memo.get(name, fault ? 'fault' : 'plain', () => {
+        const hcm = rdsConnectionManager(name);
+        return apiListener(name, withRouterFilter(fault ? withFaultFilter(hcm) : hcm));
+      });
+      if (res) out.push(res);
+    }
+    return out;
+  },
+};

@@ -1,0 +1,17 @@
+import { GeneratorRegistry } from './generator.js';
+import { grpcClusterGenerator } from './grpc/cds.js';
+import { grpcEndpointGenerator } from './grpc/eds.js';
+import { grpcListenerGenerator } from './grpc/lds.js';
+import { grpcRouteGenerator } from './grpc/rds.js';
+
+export const GRPC_GENERATOR = 'grpc';
+
+/** The proxyless gRPC generators, for nodes whose metadata says GENERATOR=grpc. */
+export const grpcGenerators = [grpcListenerGenerator, grpcRouteGenerator, grpcClusterGenerator, grpcEndpointGenerator] as const;
+
+/** The built-in registry: proxyless gRPC now; Envoy sidecar generators register as fallbacks later. */
+export function defaultGenerators(): GeneratorRegistry {
+  const registry = new GeneratorRegistry();
+  for (const g of grpcGenerators) registry.register(g, GRPC_GENERATOR);
+  return registry;
+}

@@ -1,0 +1,62 @@
+import { contentHash } from '@isthmus/core';
+import protobuf from 'protobufjs';
+import { messageType } from '../protos/root.js';
+import { checkShape } from '../protos/shape.js';
+import type { ClientKind, JsonObject, ResourceType, Validation } from './resource-type.js';
+
+/**
+ * One resource, encoded once and shared by every proxy that receives it.
+ * `framed` is the ready-made `resources` entry of a DiscoveryResponse (field tag, length,
+ * `Any{type_url, value}`), so a push only concatenates bytes.
+ */
+export interface EncodedResource {
+  readonly name: string;
+  readonly typeUrl: string;
+  /** Content hash of the encoded message: equal content, equal version, on every replica. */
+  readonly version: string;
+  /** The resource as built (proto field names), for tests and config dumps. */
+  readonly resource: JsonObject;
+  readonly framed: Uint8Array;
+  /** What the generator left out or adjusted while building it (bad endpoints, ...). */
+  readonly warnings: readonly string[];
+}
+
+/** Checks the proto shape and the client rules, then encodes. */
+export function encodeResource(
+  type: ResourceType,
+  name: string,
+  resource: JsonObject,
+  client: ClientKind,
+  warnings: readonly string[] = [],
+): Validation<EncodedResource> {
+  const message = messageType(type.messageType);
+  const shapeErrors = checkShape(message, resource);
+  const checked = type.validate(resource, client);
+  const errors = [...shapeErrors, ...(checked.valid ? [] : checked.errors)];
+  if (errors.length > 0) return { valid: false, errors };
+  const bytes = message.encode(message.fromObject(resource)).finish();
+  return {
+    valid: true,
+    value: {
+      name,
+      typeUrl: type.typeUrl,
+      version: contentHash(bytes),
+      resource,
+      framed: frameAny(type.typeUrl, bytes),
+      warnings,
+    },
+  };
+}
+
+/** `repeated google.protobuf.Any resources = 2;` entry holding `bytes` as `typeUrl`. */
+export function frameAny(typeUrl: string, bytes: Uint8Array): Uint8Array {
+  return protobuf.Writer.create()
+    .uint32((2 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 2)
+    .string(typeUrl)
+    .uint32((2 << 3) | 2)
+    .bytes(bytes)
+    .ldelim()
+    .finish();
+}

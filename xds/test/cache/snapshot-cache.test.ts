@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { changedInputs, SnapshotCache } from '../../src/cache/snapshot-cache.js';
+import { ResourceCache } from '../../src/cache/resource-cache.js';
+import { defaultGenerators } from '../../src/generators/index.js';
+import { grpcEndpointGenerator } from '../../src/generators/grpc/eds.js';
+import { grpcRouteGenerator } from '../../src/generators/grpc/rds.js';
+import { grpcListenerGenerator } from '../../src/generators/grpc/lds.js';
+import { GeneratorRegistry } from '../../src/generators/generator.js';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/resources/type-urls.js';
+import { aProxy, aRouteTable, canarySnapshot, GREETER } from '../helpers/builders.js';
+import { recordingLogger } from '../helpers/logger.js';
+
+const LISTENER = `${GREETER}:50051`;
+
+describe('changedInputs', () => {
+  it('everything on the first snapshot, nothing for equal content, only what differs otherwise', () => {
+    const a = canarySnapshot().build();
+    expect(changedInputs(undefined, a)).toEqual(['services', 'endpoints', 'routes', 'destinations']);
+    expect(changedInputs(a, canarySnapshot().build())).toEqual([]);
+    expect(changedInputs(a, canarySnapshot({ v1Port: 1 }).build())).toEqual(['endpoints']);
+    expect(changedInputs(a, canarySnapshot({ split: [50, 50] }).build())).toEqual(['routes']);
+  });
+});
+
+describe('SnapshotCache', () => {
+  it('encodes each distinct resource once for any number of proxies', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    cache.setSnapshot(canarySnapshot().build());
+    for (let i = 0; i < 50; i++) {
+      const proxy = aProxy({ id: `p${i}` });
+      for (const t of [LISTENER_TYPE_URL, ROUTE_TYPE_URL, CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL]) cache.resources(proxy, t, undefined);
+    }
+    const stats = (g: Parameters<SnapshotCache['cacheFor']>[0]) => cache.cacheFor(g).stats;
+    expect(stats(grpcListenerGenerator)).toMatchObject({ builds: 1, hits: 49 });
+    expect(stats(grpcRouteGenerator)).toMatchObject({ builds: 1, hits: 49 });
+    expect(stats(grpcEndpointGenerator)).toMatchObject({ builds: 3, hits: 147 });
+  });
+
+  it('after an endpoint change only the changed assignments are rebuilt, and unused ones are swept', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const proxy = aProxy();
+    cache.setSnapshot(canarySnapshot().build());
+    cache.resources(proxy, ENDPOINT_TYPE_URL, undefined);
+    const eds = cache.cacheFor(grpcEndpointGenerator);
+    expect(eds.size).toBe(3);
+    const before = cache.epoch;
+    cache.setSnapshot(canarySnapshot({ v2Port: 7 }).build());
+    expect(cache.changedSince(proxy, ENDPOINT_TYPE_URL, before)).toBe(true);
+    expect(cache.changedSince(proxy, LISTENER_TYPE_URL, before)).toBe(false);
+    expect(cache.changedSince(proxy, CLUSTER_TYPE_URL, before)).toBe(false);
+    cache.resources(proxy, ENDPOINT_TYPE_URL, undefined);
+    // The endpoint set's version is part of every key: all three rebuild; old ones go at the sweep.
+    expect(eds.stats.builds).toBe(6);
+    expect(eds.size).toBe(6);
+    cache.endRound();
+    expect(eds.size).toBe(3);
+  });
+
+  it('waits for the first snapshot and has nothing for types without a generator', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    expect(cache.ready()).toBe(false);
+    expect(cache.resources(aProxy(), LISTENER_TYPE_URL, undefined)).toBeUndefined();
+    cache.setSnapshot(canarySnapshot().build());
+    expect(cache.resources(aProxy(), 'type.googleapis.com/x.Y', undefined)).toBeUndefined();
+    expect(cache.resources(aProxy({ generator: '' }), LISTENER_TYPE_URL, undefined)).toBeUndefined();
+  });
+
+  it('looks generators up by <GENERATOR>/<typeUrl>, falling back to <typeUrl>', () => {
+    const registry = new GeneratorRegistry().register(grpcListenerGenerator, 'grpc').register(grpcEndpointGenerator);
+    expect(registry.lookup('grpc', LISTENER_TYPE_URL)).toBe(grpcListenerGenerator);
+    expect(registry.lookup('sidecar', LISTENER_TYPE_URL)).toBeUndefined();
+    expect(registry.lookup('sidecar', ENDPOINT_TYPE_URL)).toBe(grpcEndpointGenerator);
+    expect(registry.lookup('grpc', ENDPOINT_TYPE_URL)).toBe(grpcEndpointGenerator);
+    expect(registry.keys()).toEqual([`grpc/${LISTENER_TYPE_URL}`, ENDPOINT_TYPE_URL]);
+  });
+});
+
+describe('ResourceCache', () => {
+  it('refuses an invalid resource by name and keeps serving its last valid version', () => {
+    const logger = recordingLogger();
+    const cache = ResourceCache.forGenerator(grpcRouteGenerator, logger);
+    const good = cache.get('r', 'k1', () => ({ name: 'r', virtual_hosts: [{ name: 'r', domains: ['r'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] }));
+    expect(good?.version).toMatch(/^[0-9a-f]{16}$/);
+    const bad = cache.get('r', 'k2', () => ({
+      name: 'r',
+      virtual_hosts: [{ name: 'r', domains: ['r'], routes: [{ match: { headers: [{ name: 'X', string_match: { exact: 'a' } }] }, route: { cluster: 'c' } }] }],
+    }));
+    expect(bad).toBe(good);
+    const line = logger.at('error')[0];
+    expect(line?.msg).toContain('serving its last valid version');
+    expect((line?.obj.errors as string[]).join('\n')).toMatch(/no path specifier[\s\S]*lowercase[\s\S]*string_match/);
+    expect(cache.stats.refused).toBe(1);
+    // Never valid: nothing is sent for it.
+    expect(cache.get('other', 'k', () => ({ name: 'other', virtual_hosts: [{ name: 'x', domains: [] }] }))).toBeUndefined();
+  });
+
+  it('refuses fields the proto does not have (protobufjs would drop them silently)', () => {
+    const logger = recordingLogger();
+    const cache = ResourceCache.forGenerator(grpcListenerGenerator, logger);
+    expect(cache.get('l', 'k', () => ({ name: 'l', api_listner: {} }))).toBeUndefined();
+    expect((logger.at('error')[0]?.obj.errors as string[])[0]).toContain('api_listner: unknown field');
+  });
+
+  it('gives equal content the same version whichever key built it', () => {
+    const cache = ResourceCache.forGenerator(grpcRouteGenerator, recordingLogger());
+    const build = () => ({ name: 'r', virtual_hosts: [{ name: 'r', domains: ['r'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] });
+    expect(cache.get('r', 'a', build)?.version).toBe(cache.get('r', 'b', build)?.version);
+  });
+
+  it('rebuilds route configs when the table changes', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    cache.setSnapshot(canarySnapshot().build());
+    const before = cache.resources(aProxy(), ROUTE_TYPE_URL, new Set([LISTENER]))?.[0]?.version;
+    cache.setSnapshot(canarySnapshot().withRoutes(aRouteTable(GREETER, [{ destinations: [{ host: GREETER, subset: 'v2', weight: 100 }] }])).build());
+    const after = cache.resources(aProxy(), ROUTE_TYPE_URL, new Set([LISTENER]))?.[0]?.version;
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { encodeDiscoveryResponse, responseVersion } from '../../src/protocol/response.js';
+import { encodeResource, type EncodedResource } from '../../src/resources/encoded.js';
+import { clusterType } from '../../src/resources/cluster.js';
+import { edsCluster } from '../../src/generators/grpc/cds.js';
+import { messageType } from '../../src/protos/root.js';
+import { CLUSTER_TYPE_URL } from '../../src/resources/type-urls.js';
+
+function cluster(name: string): EncodedResource {
+  const r = encodeResource(clusterType, name, edsCluster(name), 'grpc');
+  if (!r.valid) throw new Error(r.errors.join('; '));
+  return r.value;
+}
+
+describe('DiscoveryResponse assembly from pre-encoded resources', () => {
+  it('decodes as a normal DiscoveryResponse with the resources in their Any', () => {
+    const resources = [cluster('a'), cluster('b')];
+    const buf = encodeDiscoveryResponse({ versionInfo: 'v1', typeUrl: CLUSTER_TYPE_URL, nonce: 'n1', resources, controlPlaneId: 'cp-1' });
+    const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');
+    const decoded = type.toObject(type.decode(buf), { json: true, enums: String }) as any;
+    expect(decoded).toMatchObject({ version_info: 'v1', type_url: CLUSTER_TYPE_URL, nonce: 'n1', control_plane: { identifier: 'cp-1' } });
+    expect(decoded.resources.map((r: any) => [r['@type'], r.name, r.type])).toEqual([
+      [CLUSTER_TYPE_URL, 'a', 'EDS'],
+      [CLUSTER_TYPE_URL, 'b', 'EDS'],
+    ]);
+    expect(decoded.resources[0].eds_cluster_config).toEqual({ eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'a' });
+  });
+
+  it('encodes an empty response', () => {
+    const buf = encodeDiscoveryResponse({ versionInfo: responseVersion([]), typeUrl: 'type.googleapis.com/x.Y', nonce: 'n', resources: [] });
+    const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');
+    expect(type.toObject(type.decode(buf), { arrays: true })).toMatchObject({ type_url: 'type.googleapis.com/x.Y', resources: [] });
+  });
+
+  it('versions depend only on (name, version) pairs', () => {
+    expect(responseVersion([cluster('a'), cluster('b')])).toBe(responseVersion([cluster('a'), cluster('b')]));
+    expect(responseVersion([cluster('a')])).not.toBe(responseVersion([cluster('b')]));
+    expect(responseVersion([])).toMatch(/^[0-9a-f]{16}$/);
+    expect(cluster('a').version).toBe(cluster('a').version);
+  });
+});
