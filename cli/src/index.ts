@@ -1,3 +1,3 @@
-export { MeshRuntime, staticModule, type RuntimeOptions } from './runtime.js';
+export { MeshRuntime, type RuntimeOptions } from './runtime.js';
 export { loadPlugin, type IsthmusPlugin } from './plugins.js';
 export { program, main } from './main.js';

@@ -1,4 +1,4 @@
-import { Container, ContainerModule } from 'inversify';
+import { Container, type ContainerModule } from 'inversify';
 import type { Registry } from 'prom-client';
 import {
   AdminEndpoint,
@@ -11,15 +11,14 @@ import {
   MeshEngineToken,
   MetricsRegistry,
   PlatformAdapter,
-  XdsContributor,
   contributionsOf,
   coreModule,
   type ConfigIssue,
   type Logger,
   type MeshEngine,
 } from '@isthmus/core';
-import { XdsServer } from '@isthmus/xds';
-import { StaticConfigSource } from '@isthmus/adapter-static';
+import { XdsServerToken, XdsSettings, xdsModule, type XdsServer } from '@isthmus/xds';
+import { staticModule } from '@isthmus/adapter-static';
 import { AdminServer } from './admin/admin-server.js';
 import { builtinAdminEndpoints } from './admin/debug-endpoints.js';
 
@@ -35,19 +34,6 @@ export interface RuntimeOptions {
   readonly modules?: readonly ContainerModule[];
   /** Identifies this control plane in proxy status (defaults to host:port). */
   readonly serverId?: string;
-}
-
-/** Binds the static file source when paths are given. */
-export function staticModule(paths: readonly string[]): ContainerModule {
-  return new ContainerModule(({ bind }) => {
-    if (paths.length === 0) return;
-    bind(ConfigSource)
-      .toDynamicValue((ctx) => new StaticConfigSource({
-        paths: [...paths],
-        logger: ctx.get<Logger>(LoggerToken).child({ component: 'static' }),
-      }))
-      .inSingletonScope();
-  });
 }
 
 /**
@@ -78,18 +64,14 @@ export class MeshRuntime {
       ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
     });
-    await this.container.load(coreModule, staticModule(o.staticPaths), ...(o.modules ?? []));
+    this.container.bind<XdsSettings>(XdsSettings).toConstantValue({ serverId: o.serverId ?? `isthmus@${o.address}:${o.xdsPort}` });
+    await this.container.load(coreModule, xdsModule, staticModule(o.staticPaths), ...(o.modules ?? []));
     const logger = this.logger;
     const bus = this.container.get<Bus>(Bus);
     const metrics = this.container.get<Registry>(MetricsRegistry);
     this.engine = this.container.get<MeshEngine>(MeshEngineToken);
 
-    this.xds = new XdsServer({
-      logger: logger.child({ component: 'xds' }),
-      metrics,
-      serverId: o.serverId ?? `isthmus@${o.address}:${o.xdsPort}`,
-      contributors: contributionsOf<XdsContributor>(this.container, XdsContributor).getContributions(),
-    });
+    this.xds = this.container.get<XdsServer>(XdsServerToken);
     this.engine.onSnapshot((s) => this.xds.setSnapshot(s));
 
     const adminEndpoints = [

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { runCli, startServe, waitFor } from '../support/process.js';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, runCli, startServe, waitFor } from '../support/process.js';
 
 describe('isthmus CLI', () => {
   it.each(['serve', 'validate', 'convert', 'bootstrap'])('has --help for %s', async (cmd) => {
@@ -63,8 +66,12 @@ describe('isthmus CLI', () => {
     expect(p.stderr).toContain('"seventy" is not a port');
   });
 
-  it('loads a plugin by path: its adapter registers a service and its admin page answers', async () => {
-    const serve = await startServe(['--plugin', './test/fixtures/plugin-hello']);
+  it('loads a plugin by package name: its adapter registers a service and its admin page answers', async () => {
+    // Installed the way users install plugins: into node_modules next to their config.
+    const cwd = await mkdtemp(join(tmpdir(), 'isthmus-plugin-'));
+    await mkdir(join(cwd, 'node_modules'));
+    await symlink(join(ROOT, 'test/fixtures/plugin-hello'), join(cwd, 'node_modules/isthmus-plugin-hello'));
+    const serve = await startServe(['--plugin', 'isthmus-plugin-hello'], { cwd });
     try {
       const registry = await waitFor(async () => {
         const r = await serve.getJson('/debug/registryz');
@@ -74,6 +81,16 @@ describe('isthmus CLI', () => {
       expect(registry.sources[0]).toMatchObject({ source: 'hello/1', synced: true });
       expect(await serve.getText('/debug/hello')).toBe('hello from a plugin\n');
       expect(serve.logs()).toContain('plugin loaded');
+    } finally {
+      await serve.stop();
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('also loads a plugin by path', async () => {
+    const serve = await startServe(['--plugin', './test/fixtures/plugin-hello']);
+    try {
+      expect(await serve.getText('/debug/hello')).toBe('hello from a plugin\n');
     } finally {
       await serve.stop();
     }

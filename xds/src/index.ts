@@ -20,3 +20,4 @@ export { RESOURCE_TYPES } from './resources/index.js';
 export * from './resources/type-urls.js';
 export { outboundClusterName, hostPortName } from './generators/mesh.js';
 export { createProtoRoot, xdsProtoRoot, XDS_PROTO_FILES } from './protos/root.js';
+export { xdsModule, XdsServerToken, XdsSettings } from './xds-module.js';
