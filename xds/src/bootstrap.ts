@@ -8,7 +8,18 @@ export interface BootstrapOptions {
   readonly labels?: Readonly<Record<string, string>>;
   readonly clusterId?: string;
   readonly workloadName?: string;
+  /** Envoy: use delta (incremental) ADS (`DELTA_GRPC`) instead of state of the world. */
+  readonly delta?: boolean;
+  /** Envoy: the workload's IPs (metadata INSTANCE_IPS): how Isthmus finds the sidecar's own workload. */
+  readonly instanceIps?: readonly string[];
+  /** Envoy: `REDIRECT` (iptables, the default) or `NONE` (listeners bind for real; metadata INTERCEPTION_MODE). */
+  readonly interceptionMode?: 'REDIRECT' | 'NONE';
+  /** Envoy: the admin interface's port on 127.0.0.1 (default 15000). */
+  readonly adminPort?: number;
 }
+
+/** Envoy's admin port in Istio (`127.0.0.1:15000`). */
+export const ENVOY_ADMIN_PORT = 15000;
 
 /** Name of the static cluster an Envoy bootstrap reaches the xDS server through. */
 export const XDS_CLUSTER_NAME = 'xds-grpc';
@@ -22,8 +33,11 @@ export const XDS_CLUSTER_NAME = 'xds-grpc';
  * `xds_v3` and `ignore_resource_deletion` (clients keep cached resources when one goes
  * missing instead of failing).
  *
- * Envoy (no generator): Envoy's Bootstrap (`dynamic_resources` over ADS plus the static
- * `xds-grpc` cluster). Envoy rejects unknown bootstrap fields, so it has no `xds_servers`.
+ * Envoy (no generator): Envoy's Bootstrap — `admin` on 127.0.0.1:15000, the node (id,
+ * metadata NAMESPACE, LABELS, INSTANCE_IPS, INTERCEPTION_MODE, ...), `dynamic_resources`
+ * with LDS and CDS over ADS (`GRPC`, or `DELTA_GRPC` for delta xDS), and the static
+ * `xds-grpc` cluster speaking HTTP/2 to the control plane. Envoy rejects unknown bootstrap
+ * fields, so it has no `xds_servers`.
  */
 export function buildBootstrap(options: BootstrapOptions): Record<string, unknown> {
   const metadata: Record<string, unknown> = {};
@@ -32,6 +46,10 @@ export function buildBootstrap(options: BootstrapOptions): Record<string, unknow
   if (options.labels && Object.keys(options.labels).length > 0) metadata.LABELS = { ...options.labels };
   if (options.clusterId) metadata.CLUSTER_ID = options.clusterId;
   if (options.workloadName) metadata.WORKLOAD_NAME = options.workloadName;
+  if (options.generator !== 'grpc') {
+    if (options.instanceIps && options.instanceIps.length > 0) metadata.INSTANCE_IPS = options.instanceIps.join(',');
+    if (options.interceptionMode) metadata.INTERCEPTION_MODE = options.interceptionMode;
+  }
   const node = { id: options.nodeId, locality: {}, metadata };
   if (options.generator === 'grpc') {
     return {
@@ -50,9 +68,10 @@ export function buildBootstrap(options: BootstrapOptions): Record<string, unknow
   const { host, port } = splitHostPort(options.serverUri);
   return {
     node,
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: options.adminPort ?? ENVOY_ADMIN_PORT } } },
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: options.delta ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
         grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER_NAME } }],
         set_node_on_first_message_only: true,

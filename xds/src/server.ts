@@ -8,9 +8,22 @@ import { metricsCallbacks } from './callbacks/metrics.js';
 import type { GeneratorRegistry } from './generators/generator.js';
 import { defaultGenerators } from './generators/index.js';
 import { silentXdsLogger, type XdsLogger } from './logger.js';
-import { adsServiceDefinition } from './protocol/ads-service.js';
-import { SotwServer, type ProxyStatus } from './protocol/sotw-server.js';
+import { CsdsService, csdsServiceDefinition } from './csds/csds.js';
+import { DISCOVERY_SERVICES, discoveryServiceDefinition } from './protocol/ads-service.js';
+import { DeltaServer } from './protocol/delta-server.js';
+import { counter, SotwServer, type ProxyStatus } from './protocol/sotw-server.js';
 import { xdsProtoRoot } from './protos/root.js';
+import type { Refusal } from './cache/resource-cache.js';
+import { profileFor, type ClientProfile, type ProfileId } from './capabilities/profiles.js';
+import { unenforcedRules, unenforcedRulesGauge, type UnenforcedRule } from './capabilities/report.js';
+
+/** What `capabilityWarnings()` returns (and `/debug/configz` shows as `unenforced`). */
+export interface CapabilityReport {
+  readonly snapshotVersion: string | null;
+  /** The kinds of proxies connected, with how many of each. */
+  readonly clients: readonly { readonly client: ProfileId; readonly name: string; readonly proxies: number }[];
+  readonly unenforced: readonly UnenforcedRule[];
+}
 
 export interface XdsServerOptions {
   readonly logger?: XdsLogger;
@@ -28,17 +41,22 @@ export interface XdsServerOptions {
 }
 
 /**
- * Serves MeshSnapshots to data planes over ADS (state of the world): a snapshot cache
- * (generators + shared encoded resources), a protocol server, and callbacks (metrics,
- * NACK listeners) — go-control-plane's three layers.
+ * Serves MeshSnapshots to data planes: a snapshot cache (generators + shared encoded
+ * resources), protocol servers (state of the world and delta, on ADS and on the
+ * single-type CDS/EDS/LDS/RDS services), and callbacks (metrics, NACK listeners) —
+ * go-control-plane's three layers — plus CSDS reporting what each proxy holds.
  */
 export class XdsServer {
   private readonly logger: XdsLogger;
   private readonly cache: SnapshotCache;
   private readonly callbacks: CallbackChain;
   private readonly sotw: SotwServer;
+  private readonly delta: DeltaServer;
+  /** Client Status Discovery Service over both protocol servers' bookkeeping. */
+  readonly csds: CsdsService;
   private readonly grpcOptions: grpc.ServerOptions;
   private server: grpc.Server | undefined;
+  private unenforcedCache: { key: string; list: UnenforcedRule[] } | undefined;
   readonly metrics: Registry;
 
   constructor(options: XdsServerOptions = {}) {
@@ -48,8 +66,12 @@ export class XdsServer {
     this.callbacks.add(metricsCallbacks(this.metrics));
     for (const cb of options.callbacks ?? []) this.callbacks.add(cb);
     this.cache = new SnapshotCache(options.generators ?? defaultGenerators(), this.logger, options.contributors ?? []);
-    this.sotw = new SotwServer(this.cache, this.callbacks, this.logger, options.serverId);
+    const streamIds = counter();
+    this.sotw = new SotwServer(this.cache, this.callbacks, this.logger, options.serverId, streamIds);
+    this.delta = new DeltaServer(this.cache, this.callbacks, this.logger, options.serverId, streamIds);
+    this.csds = new CsdsService(() => [...this.sotw.bookkeeping(), ...this.delta.bookkeeping()], this.cache);
     this.grpcOptions = options.grpcOptions ?? {};
+    unenforcedRulesGauge(this.metrics, () => this.capabilityWarnings().unenforced);
   }
 
   /** The snapshot being served (undefined before the first one: requests wait). */
@@ -67,6 +89,7 @@ export class XdsServer {
     if (changed.length === 0) return;
     this.logger.debug({ version: snapshot.version, changed }, 'new snapshot: pushing');
     this.sotw.pushAll(startedAt);
+    this.delta.pushAll(startedAt);
     this.cache.endRound();
   }
 
@@ -75,7 +98,13 @@ export class XdsServer {
     if (this.server) throw new Error('XdsServer is already listening');
     xdsProtoRoot(); // Load protos before the first stream, not during it.
     const server = new grpc.Server(this.grpcOptions);
-    server.addService(adsServiceDefinition(), { StreamAggregatedResources: this.sotw.handle });
+    for (const spec of DISCOVERY_SERVICES) {
+      server.addService(discoveryServiceDefinition(spec), {
+        [spec.sotw]: this.sotw.handlerFor(spec.typeUrl),
+        [spec.delta]: this.delta.handlerFor(spec.typeUrl),
+      });
+    }
+    server.addService(csdsServiceDefinition(), { StreamClientStatus: this.csds.stream, FetchClientStatus: this.csds.fetch });
     const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) =>
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -90,6 +119,7 @@ export class XdsServer {
     const server = this.server;
     this.server = undefined;
     this.sotw.closeAll();
+    this.delta.closeAll();
     if (!server) return;
     await new Promise<void>((resolve) => {
       // ADS streams are long-lived: give them a moment to end, then cut them.
@@ -101,9 +131,40 @@ export class XdsServer {
     });
   }
 
-  /** Every connected proxy with its per-type subscription and ACK/NACK state. */
+  /** Every connected proxy (one entry per stream) with its per-type subscription and ACK/NACK state. */
   status(): ProxyStatus[] {
-    return this.sotw.status();
+    return [...this.sotw.status(), ...this.delta.status()].sort((a, b) => Number(a.streamId) - Number(b.streamId));
+  }
+
+  /**
+   * Rule parts the kinds of proxies connected now cannot enforce, left out of (or
+   * approximated in) their config — per rule and client kind (capabilities/). Also in
+   * `isthmus_xds_unenforced_rules{kind,client}`.
+   */
+  capabilityWarnings(): CapabilityReport {
+    const snapshot = this.cache.current;
+    const clients = new Map<string, { profile: ClientProfile; proxies: number }>();
+    for (const s of this.status()) {
+      const profile = profileFor(s);
+      const c = clients.get(profile.id) ?? { profile, proxies: 0 };
+      c.proxies++;
+      clients.set(profile.id, c);
+    }
+    const profiles = [...clients.values()].map((c) => c.profile).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const key = `${snapshot?.version ?? '-'}|${profiles.map((p) => p.id).join(',')}`;
+    if (this.unenforcedCache?.key !== key) {
+      this.unenforcedCache = { key, list: snapshot ? unenforcedRules(snapshot, profiles) : [] };
+    }
+    return {
+      snapshotVersion: snapshot?.version ?? null,
+      clients: profiles.map((p) => ({ client: p.id, name: p.name, proxies: clients.get(p.id)!.proxies })),
+      unenforced: this.unenforcedCache.list,
+    };
+  }
+
+  /** Generated resources that failed validation (PGV, client rules) and are not pushed, naming the rule behind them. */
+  refusedResources(): Refusal[] {
+    return this.cache.refusals();
   }
 
   /** Calls `listener` for every NACK; returns a function that removes it. */

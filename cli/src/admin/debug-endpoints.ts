@@ -13,6 +13,21 @@ export interface AdminDeps {
   readonly xdsStatus: () => unknown;
   /** True once the xDS port is listening. */
   readonly serving: () => boolean;
+  /**
+   * Rule parts the connected kinds of proxies cannot enforce (XdsServer.capabilityWarnings)
+   * and generated resources refused by validation (XdsServer.refusedResources).
+   */
+  readonly xdsCapabilities?: () => { readonly unenforced: readonly XdsRuleGap[]; readonly clients: readonly unknown[]; readonly refused: readonly unknown[] };
+}
+
+/** One rule part a kind of client cannot enforce (see @isthmus/xds UnenforcedRule). */
+export interface XdsRuleGap {
+  readonly origin: string;
+  readonly path: string;
+  readonly client: string;
+  readonly clientName: string;
+  readonly level: 'left-out' | 'approximated';
+  readonly message: string;
 }
 
 function endpoint(path: string, description: string, handle: (res: ServerResponse, url: URL, req: IncomingMessage) => unknown): AdminEndpoint {
@@ -69,10 +84,15 @@ export function builtinAdminEndpoints(deps: AdminDeps): AdminEndpoint[] {
         warnings.push(...list.filter((i) => i.severity === 'warning').map(formatIssue));
       }
       warnings.push(...(snapshot?.issues ?? []).map(formatIssue));
+      // Per rule and connected client kind: `<rule> <field>: not enforced on <client>: <why>`.
+      const caps = deps.xdsCapabilities?.();
+      const gaps = caps?.unenforced ?? [];
+      warnings.push(...gaps.map((u) => `${u.origin} ${u.path}: ${u.level === 'left-out' ? 'not enforced on' : 'approximated on'} ${u.clientName}: ${u.message}`));
       sendJson(res, 200, {
         snapshotVersion: snapshot?.version ?? null,
         rejected,
         warnings: [...new Set(warnings)],
+        ...(caps ? { clients: caps.clients, unenforced: gaps, refusedResources: caps.refused } : {}),
         routes: snapshot ? Object.fromEntries(snapshot.routes) : {},
         destinations: snapshot ? Object.fromEntries(snapshot.destinations) : {},
       });

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { formatIssue, validateObjects } from '@isthmus/core';
+import { proxylessGaps } from '@isthmus/xds';
 import { readConfigFiles } from '../config-files.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -18,6 +19,8 @@ Examples:
     .action(async (opts: { filename: string[]; quiet?: boolean }) => {
       const { objects, issues: parseIssues, files } = await readConfigFiles(opts.filename);
       const issues = [...parseIssues, ...validateObjects(objects)];
+      // Valid config that proxyless gRPC clients cannot fully enforce: "not enforced on proxyless gRPC: ..." warnings.
+      if (!issues.some((i) => i.severity === 'error')) issues.push(...proxylessGaps(objects));
       const errors = issues.filter((i) => i.severity === 'error');
       const warnings = issues.filter((i) => i.severity === 'warning');
       for (const e of errors) process.stderr.write(`error: ${formatIssue(e)}\n`);

@@ -23,6 +23,7 @@ import type { ConfigObject } from './object.js';
 import { closest, type FieldIssue } from './paths.js';
 import { validateWithModel, type SchemaModel } from './schema.js';
 import { checkDestinationRule, checkServiceEntry, checkVirtualService, checkWorkloadEntry } from './semantics.js';
+import { checkSidecar } from '../rules/sidecar.js';
 import {
   checkDestinationPolicy,
   checkRouteRule,
@@ -131,8 +132,9 @@ export const CONFIG_KINDS: readonly KindDescriptor[] = [
     plural: 'sidecars',
     shortNames: [],
     namespaced: true,
-    support: 'stored',
+    support: 'enforced',
     validateStructure: versioned({ v1: SidecarV1, v1beta1: SidecarV1beta1, v1alpha3: SidecarV1alpha3 }),
+    validateSemantics: checkSidecar,
   },
   {
     group: SECURITY,

@@ -8,16 +8,31 @@ import { grpcStatusCode } from '../config/semantics.js';
 import { isRecord, type FieldIssue } from '../config/paths.js';
 import { hashOf } from '../util/hash.js';
 import type {
+  ConnectionPoolPolicy,
+  ConsistentHash,
+  CorsPolicy,
   DestinationPolicy,
+  DirectResponse,
   FaultPolicy,
+  HashKey,
+  HeaderManipulation,
+  HeaderOperations,
+  HttpRedirect,
   HttpRequestMatch,
+  HttpRewrite,
   HttpRoute,
   LoadBalancerKind,
+  LoadBalancerPolicy,
+  LocalityLbSetting,
+  MirrorPolicy,
+  OutlierDetectionPolicy,
+  PortTrafficPolicy,
   RetryPolicy,
   RouteTable,
   StringMatch,
   Subset,
   TrafficPolicy,
+  TrafficPolicySections,
   WeightedDestination,
 } from './compiled.js';
 
@@ -151,7 +166,9 @@ function compiledVirtualService(o: ConfigObject): CompiledVirtualService {
     if (!r) return;
     const base = `spec.http[${i}]`;
     const route = list(r.route);
-    if (route.length === 0) {
+    const redirect = compileRedirect(rec(r.redirect));
+    const directResponse = compileDirectResponse(rec(r.directResponse));
+    if (route.length === 0 && !redirect && !directResponse) {
       issues.push({ severity: 'warning', path: base, message: 'skipped: the route has no destinations' });
       return;
     }
@@ -161,28 +178,38 @@ function compiledVirtualService(o: ConfigObject): CompiledVirtualService {
     const single = route.length === 1;
     const destinations: WeightedDestination[] = route.map((d) => {
       const dr = rec(d) ?? {};
-      const dest = rec(dr.destination) ?? {};
-      const port = num(rec(dest.port)?.number);
-      const subset = str(dest.subset);
+      const headers = compileHeaderManipulation(rec(dr.headers));
       return {
-        host: resolveHost(str(dest.host) ?? '', ns),
-        ...(subset !== undefined ? { subset } : {}),
-        ...(port !== undefined ? { port } : {}),
+        ...compileDestination(rec(dr.destination) ?? {}, ns),
         weight: single ? 100 : (num(dr.weight) ?? 0),
+        ...(headers ? { headers } : {}),
       };
     });
     const timeout = str(r.timeout);
     const timeoutMs = timeout !== undefined ? tryParseDuration(timeout) : undefined;
     const retries = compileRetries(rec(r.retries));
     const fault = compileFault(rec(r.fault), `${base}.fault`, issues);
+    const rewrite = compileRewrite(rec(r.rewrite));
+    const headers = compileHeaderManipulation(rec(r.headers));
+    const mirrors = compileMirrors(r, ns);
+    const corsPolicy = compileCors(rec(r.corsPolicy));
+    // A redirect or direct response answers in the proxy: destinations play no part.
+    const forwards = !redirect && !directResponse;
     routes.push({
       name: str(r.name) ?? `${ns}/${o.metadata.name}#${i}`,
       matches,
-      destinations,
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(retries ? { retries } : {}),
+      destinations: forwards ? destinations : [],
+      ...(redirect ? { redirect } : {}),
+      ...(!redirect && directResponse ? { directResponse } : {}),
+      ...(forwards && rewrite ? { rewrite } : {}),
+      ...(headers ? { headers } : {}),
+      ...(forwards && mirrors.length > 0 ? { mirrors } : {}),
+      ...(corsPolicy ? { corsPolicy } : {}),
+      ...(forwards && timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(forwards && retries ? { retries } : {}),
       ...(fault ? { fault } : {}),
       origin: key,
+      path: base,
     });
   });
   const c: CompiledVirtualService = { key, hosts, routes, issues };
@@ -190,17 +217,32 @@ function compiledVirtualService(o: ConfigObject): CompiledVirtualService {
   return c;
 }
 
+function compileDestination(dest: Record<string, unknown>, ns: string): { host: string; subset?: string; port?: number } {
+  const port = num(rec(dest.port)?.number);
+  const subset = str(dest.subset);
+  return {
+    host: resolveHost(str(dest.host) ?? '', ns),
+    ...(subset !== undefined ? { subset } : {}),
+    ...(port !== undefined ? { port } : {}),
+  };
+}
+
+/**
+ * `prefix: ""` matches every value, but Envoy refuses an empty prefix (PGV `min_len: 1`):
+ * it becomes the equivalent "any value" regex.
+ */
 function stringMatch(v: unknown): StringMatch | undefined {
   const m = rec(v);
   if (!m) return undefined;
   if (typeof m.exact === 'string') return { exact: m.exact };
-  if (typeof m.prefix === 'string') return { prefix: m.prefix };
+  if (typeof m.prefix === 'string') return m.prefix === '' ? ANY : { prefix: m.prefix };
   if (typeof m.regex === 'string') return { regex: m.regex };
   return undefined;
 }
 
 /** Istio reads `{}` on a header as "present": a regex matching anything requires the header. */
 const PRESENT: StringMatch = { regex: '.*' };
+const ANY: StringMatch = { regex: '.*' };
 
 function headerMap(v: unknown): Record<string, StringMatch> {
   const out: Record<string, StringMatch> = {};
@@ -240,13 +282,20 @@ function compileMatch(m: Record<string, unknown>): HttpRequestMatch {
 /** Istio: a `retries` block without attempts (or 0) turns retries off. */
 function compileRetries(r: Record<string, unknown> | undefined): RetryPolicy | undefined {
   if (!r) return undefined;
-  const perTry = str(r.perTryTimeout);
-  const perTryTimeoutMs = perTry !== undefined ? tryParseDuration(perTry) : undefined;
-  const retryOn = str(r.retryOn);
+  const perTryTimeoutMs = ms(r.perTryTimeout);
+  const backoffMs = ms(r.backoff);
+  const retryOn = str(r.retryOn)
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .join(',');
   return {
     attempts: Math.max(0, num(r.attempts) ?? 0),
-    ...(perTryTimeoutMs !== undefined ? { perTryTimeoutMs } : {}),
-    ...(retryOn !== undefined ? { retryOn } : {}),
+    ...(perTryTimeoutMs !== undefined && perTryTimeoutMs > 0 ? { perTryTimeoutMs } : {}),
+    ...(retryOn ? { retryOn } : {}),
+    ...(r.retryRemoteLocalities === true ? { retryRemoteLocalities: true } : {}),
+    ...(r.retryIgnorePreviousHosts === false ? { retryIgnorePreviousHosts: false } : {}),
+    ...(backoffMs !== undefined && backoffMs > 0 ? { backoffMs } : {}),
   };
 }
 
@@ -282,22 +331,136 @@ function compileFault(f: Record<string, unknown> | undefined, base: string, issu
   return out.delay || out.abort ? out : undefined;
 }
 
+function compileRedirect(r: Record<string, unknown> | undefined): HttpRedirect | undefined {
+  if (!r) return undefined;
+  const uri = str(r.uri);
+  const authority = str(r.authority);
+  const port = num(r.port);
+  const derive = str(r.derivePort);
+  const scheme = str(r.scheme);
+  return {
+    ...(uri !== undefined && uri !== '' ? { uri } : {}),
+    ...(authority !== undefined && authority !== '' ? { authority } : {}),
+    ...(port !== undefined && port > 0 ? { port } : {}),
+    ...(derive === 'FROM_PROTOCOL_DEFAULT' || derive === 'FROM_REQUEST_PORT' ? { derivePort: derive } : {}),
+    ...(scheme !== undefined && scheme !== '' ? { scheme } : {}),
+    redirectCode: num(r.redirectCode) || 301,
+  };
+}
+
+function compileDirectResponse(r: Record<string, unknown> | undefined): DirectResponse | undefined {
+  const status = num(r?.status);
+  if (!r || status === undefined) return undefined;
+  const body = rec(r.body);
+  const text = str(body?.string);
+  const bytes = str(body?.bytes);
+  return {
+    status,
+    ...(text !== undefined ? { body: { string: text } } : bytes !== undefined ? { body: { bytes } } : {}),
+  };
+}
+
+function compileRewrite(r: Record<string, unknown> | undefined): HttpRewrite | undefined {
+  if (!r) return undefined;
+  const uri = str(r.uri);
+  const authority = str(r.authority);
+  const rr = rec(r.uriRegexRewrite);
+  const match = str(rr?.match);
+  const rewrite = str(rr?.rewrite);
+  return compact<HttpRewrite>({
+    uri: uri !== undefined && uri !== '' ? uri : undefined,
+    uriRegex: match !== undefined && match !== '' && rewrite !== undefined ? { match, rewrite } : undefined,
+    authority: authority !== undefined && authority !== '' ? authority : undefined,
+  });
+}
+
+function stringRecord(v: unknown): Record<string, string> | undefined {
+  const m = rec(v);
+  if (!m) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(m).sort()) if (typeof m[k] === 'string') out[k.toLowerCase()] = m[k] as string;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function headerOperations(v: Record<string, unknown> | undefined): HeaderOperations | undefined {
+  if (!v) return undefined;
+  const remove = list(v.remove).filter((x): x is string => typeof x === 'string' && x !== '').map((x) => x.toLowerCase());
+  return compact<HeaderOperations>({
+    set: stringRecord(v.set),
+    add: stringRecord(v.add),
+    remove: remove.length > 0 ? [...new Set(remove)].sort() : undefined,
+  });
+}
+
+function compileHeaderManipulation(h: Record<string, unknown> | undefined): HeaderManipulation | undefined {
+  if (!h) return undefined;
+  return compact<HeaderManipulation>({
+    request: headerOperations(rec(h.request)),
+    response: headerOperations(rec(h.response)),
+  });
+}
+
+/**
+ * `mirror` with `mirrorPercentage` (or the deprecated `mirrorPercent`/`mirror_percent`),
+ * then every entry of `mirrors`. An unset percentage mirrors everything (Istio).
+ */
+function compileMirrors(r: Record<string, unknown>, ns: string): MirrorPolicy[] {
+  const out: MirrorPolicy[] = [];
+  const mirror = rec(r.mirror);
+  if (mirror) {
+    const value = num(rec(r.mirrorPercentage)?.value) ?? num(r.mirrorPercent) ?? num(r.mirror_percent) ?? 100;
+    out.push({ ...compileDestination(mirror, ns), percentage: { value } });
+  }
+  for (const raw of list(r.mirrors)) {
+    const m = rec(raw);
+    const dest = rec(m?.destination);
+    if (!m || !dest) continue;
+    out.push({ ...compileDestination(dest, ns), percentage: { value: num(rec(m.percentage)?.value) ?? 100 } });
+  }
+  return out;
+}
+
+function compileCors(c: Record<string, unknown> | undefined): CorsPolicy | undefined {
+  if (!c) return undefined;
+  const strings = (v: unknown): string[] => list(v).filter((x): x is string => typeof x === 'string');
+  const allowOrigins: StringMatch[] = [
+    ...list(c.allowOrigins).flatMap((o) => {
+      const sm = stringMatch(o);
+      return sm ? [sm] : [];
+    }),
+    // Deprecated `allowOrigin`: exact origins, `*` for any.
+    ...strings(c.allowOrigin).map((o): StringMatch => (o === '*' ? ANY : { exact: o })),
+  ];
+  const maxAge = ms(c.maxAge);
+  const unmatched = str(c.unmatchedPreflights);
+  return {
+    allowOrigins,
+    allowMethods: strings(c.allowMethods),
+    allowHeaders: strings(c.allowHeaders),
+    exposeHeaders: strings(c.exposeHeaders),
+    ...(maxAge !== undefined ? { maxAgeSeconds: Math.floor(maxAge / 1000) } : {}),
+    ...(typeof c.allowCredentials === 'boolean' ? { allowCredentials: c.allowCredentials } : {}),
+    ...(unmatched === 'FORWARD' || unmatched === 'IGNORE' ? { unmatchedPreflights: unmatched } : {}),
+  };
+}
+
 function compiledDestinationRule(o: ConfigObject): CompiledDestinationRule {
   const cached = drCache.get(o);
   if (cached) return cached;
   const ns = o.metadata.namespace ?? DEFAULT_NAMESPACE;
   const spec = o.spec;
-  const trafficPolicy = compileTrafficPolicy(rec(spec.trafficPolicy));
-  const subsets: Subset[] = list(spec.subsets).flatMap((raw) => {
+  const key = objectKey(o);
+  const trafficPolicy = compileTrafficPolicy(rec(spec.trafficPolicy), key, 'spec.trafficPolicy');
+  const subsets: Subset[] = list(spec.subsets).flatMap((raw, i) => {
     const s = rec(raw);
     const name = str(s?.name);
     if (!s || name === undefined) return [];
     const labels = Object.fromEntries(Object.entries(rec(s.labels) ?? {}).map(([k, v]) => [k, String(v)]));
-    const tp = compileTrafficPolicy(rec(s.trafficPolicy));
+    const tp = compileTrafficPolicy(rec(s.trafficPolicy), key, `spec.subsets[${i}].trafficPolicy`);
     return [{ name, labels, ...(tp ? { trafficPolicy: tp } : {}) }];
   });
   const c: CompiledDestinationRule = {
-    key: objectKey(o),
+    key,
     host: resolveHost(str(spec.host) ?? '', ns),
     subsets,
     ...(trafficPolicy ? { trafficPolicy } : {}),
@@ -327,31 +490,124 @@ function ms(v: unknown): number | undefined {
   return s !== undefined ? tryParseDuration(s) : undefined;
 }
 
-function compileTrafficPolicy(tp: Record<string, unknown> | undefined): TrafficPolicy | undefined {
-  if (!tp) return undefined;
-  const simple = str(rec(tp.loadBalancer)?.simple);
+function compileConsistentHash(ch: Record<string, unknown> | undefined): ConsistentHash | undefined {
+  if (!ch) return undefined;
+  let key: HashKey | undefined;
+  const header = str(ch.httpHeaderName);
+  const cookie = rec(ch.httpCookie);
+  const query = str(ch.httpQueryParameterName);
+  if (header !== undefined) key = { header: header.toLowerCase() };
+  else if (cookie && str(cookie.name) !== undefined) {
+    const path = str(cookie.path);
+    const ttlMs = ms(cookie.ttl);
+    key = { cookie: { name: str(cookie.name)!, ...(path !== undefined ? { path } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) } };
+  } else if (ch.useSourceIp === true) key = { sourceIp: true };
+  else if (query !== undefined) key = { queryParameter: query };
+  if (!key) return undefined;
+  const maglev = rec(ch.maglev);
+  const ringSize = num(rec(ch.ringHash)?.minimumRingSize) ?? num(ch.minimumRingSize);
+  const tableSize = num(maglev?.tableSize);
+  return {
+    key,
+    algorithm: maglev ? 'MAGLEV' : 'RING_HASH',
+    ...(!maglev && ringSize !== undefined && ringSize > 0 ? { minimumRingSize: ringSize } : {}),
+    ...(tableSize !== undefined && tableSize > 0 ? { maglevTableSize: tableSize } : {}),
+  };
+}
+
+function compileLocality(l: Record<string, unknown> | undefined): LocalityLbSetting | undefined {
+  if (!l) return undefined;
+  const distribute = list(l.distribute).flatMap((d) => {
+    const r = rec(d);
+    const from = str(r?.from);
+    const to = rec(r?.to);
+    if (from === undefined || !to) return [];
+    const weights: Record<string, number> = {};
+    for (const [k, v] of Object.entries(to)) if (typeof v === 'number') weights[k] = v;
+    return [{ from, to: weights }];
+  });
+  const failover = list(l.failover).flatMap((f) => {
+    const r = rec(f);
+    const from = str(r?.from);
+    const to = str(r?.to);
+    return from !== undefined && to !== undefined ? [{ from, to }] : [];
+  });
+  const failoverPriority = list(l.failoverPriority).filter((x): x is string => typeof x === 'string');
+  return compact<LocalityLbSetting>({
+    enabled: typeof l.enabled === 'boolean' ? l.enabled : undefined,
+    distribute: distribute.length > 0 ? distribute : undefined,
+    failover: failover.length > 0 ? failover : undefined,
+    failoverPriority: failoverPriority.length > 0 ? failoverPriority : undefined,
+  });
+}
+
+function compileSections(tp: Record<string, unknown>): TrafficPolicySections {
+  const lbRaw = rec(tp.loadBalancer);
+  const simple = str(lbRaw?.simple);
   const lb = simple !== undefined ? LB[simple] : undefined;
+  const warmup = ms(rec(lbRaw?.warmup)?.duration) ?? ms(lbRaw?.warmupDurationSecs);
   const tcp = rec(rec(tp.connectionPool)?.tcp) ?? {};
   const http = rec(rec(tp.connectionPool)?.http) ?? {};
+  const ka = rec(tcp.tcpKeepalive);
   const od = rec(tp.outlierDetection) ?? {};
-  return compact<TrafficPolicy>({
-    loadBalancer: lb ? { simple: lb } : undefined,
-    connectionPool: compact({
+  const h2 = str(http.h2UpgradePolicy);
+  return compact<TrafficPolicySections>({
+    loadBalancer: lbRaw
+      ? compact<LoadBalancerPolicy>({
+          simple: lb,
+          consistentHash: compileConsistentHash(rec(lbRaw.consistentHash)),
+          localityLbSetting: compileLocality(rec(lbRaw.localityLbSetting)),
+          warmupMs: warmup !== undefined && warmup > 0 ? warmup : undefined,
+        })
+      : undefined,
+    connectionPool: compact<ConnectionPoolPolicy>({
       maxConnections: num(tcp.maxConnections),
+      connectTimeoutMs: ms(tcp.connectTimeout),
+      tcpKeepalive: ka ? compact({ probes: num(ka.probes), timeMs: ms(ka.time), intervalMs: ms(ka.interval) }) : undefined,
+      maxConnectionDurationMs: ms(tcp.maxConnectionDuration),
       maxPendingRequests: num(http.http1MaxPendingRequests),
       maxRequests: num(http.http2MaxRequests),
+      maxRequestsPerConnection: num(http.maxRequestsPerConnection),
       maxRetries: num(http.maxRetries),
-      connectTimeoutMs: ms(tcp.connectTimeout),
+      idleTimeoutMs: ms(http.idleTimeout),
+      maxConcurrentStreams: num(http.maxConcurrentStreams),
+      h2UpgradePolicy: h2 === 'UPGRADE' || h2 === 'DO_NOT_UPGRADE' ? h2 : undefined,
+      useClientProtocol: http.useClientProtocol === true ? true : undefined,
     }),
-    outlierDetection: compact({
-      consecutive5xxErrors: num(od.consecutive5xxErrors),
-      // Istio maps the deprecated consecutiveErrors onto gateway errors.
-      consecutiveGatewayErrors: num(od.consecutiveGatewayErrors) ?? num(od.consecutiveErrors),
-      intervalMs: ms(od.interval),
-      baseEjectionTimeMs: ms(od.baseEjectionTime),
-      maxEjectionPercent: num(od.maxEjectionPercent),
-    }),
+    outlierDetection: tp.outlierDetection
+      ? (compact<OutlierDetectionPolicy>({
+          consecutive5xxErrors: num(od.consecutive5xxErrors),
+          // Istio maps the deprecated consecutiveErrors onto gateway errors.
+          consecutiveGatewayErrors: num(od.consecutiveGatewayErrors) ?? num(od.consecutiveErrors),
+          consecutiveLocalOriginFailures: num(od.consecutiveLocalOriginFailures),
+          splitExternalLocalOriginErrors: od.splitExternalLocalOriginErrors === true ? true : undefined,
+          intervalMs: ms(od.interval),
+          baseEjectionTimeMs: ms(od.baseEjectionTime),
+          maxEjectionPercent: num(od.maxEjectionPercent),
+          minHealthPercent: num(od.minHealthPercent),
+        }) ?? {})
+      : undefined,
+  }) ?? {};
+}
+
+function compileTrafficPolicy(tp: Record<string, unknown> | undefined, origin: string, path: string): TrafficPolicy | undefined {
+  if (!tp) return undefined;
+  const sections = compileSections(tp);
+  const seenPorts = new Set<number>();
+  const portLevelSettings: PortTrafficPolicy[] = list(tp.portLevelSettings).flatMap((raw, j) => {
+    const p = rec(raw);
+    const port = num(rec(p?.port)?.number);
+    if (!p || port === undefined || seenPorts.has(port)) return [];
+    seenPorts.add(port);
+    return [{ port, ...compileSections(p), path: `${path}.portLevelSettings[${j}]` }];
   });
+  if (Object.keys(sections).length === 0 && portLevelSettings.length === 0) return undefined;
+  return {
+    ...sections,
+    ...(portLevelSettings.length > 0 ? { portLevelSettings } : {}),
+    origin,
+    path,
+  };
 }
 
 // --- binding to hosts ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { RegistryAggregator } from '../registry/aggregator.js';
 import { REGISTRY_KINDS, serviceEntriesToShard } from '../registry/service-entries.js';
 import { convertLegacy } from '../config/legacy.js';
 import { compileRules } from '../rules/compile.js';
+import { compileSidecars, type SidecarScope } from '../rules/sidecar.js';
 import { contentHash } from '../util/hash.js';
 import { Debouncer } from '../util/debouncer.js';
 import type { MeshSnapshot } from './mesh-snapshot.js';
@@ -49,6 +50,8 @@ export class MeshEngine {
   private ruleObjects: SourcedObject[] = [];
   private routes = new Map<string, RouteTable>();
   private destinations = new Map<string, DestinationPolicy>();
+  private sidecars = new Map<string, SidecarScope>();
+  private sidecarIssues: ConfigIssue[] = [];
   private issues: ConfigIssue[] = [];
   private readonly builds?: Counter;
   private readonly buildSeconds?: Histogram;
@@ -148,9 +151,17 @@ export class MeshEngine {
     const changes = this.aggregator.takeChanges();
     const services = this.aggregator.servicesView();
     let rulesChanged = false;
+    if (configChanged) {
+      // Sidecars read only config, not the registry.
+      const compiled = compileSidecars(this.ruleObjects);
+      rulesChanged = !sameVersions(this.sidecars, compiled.sidecars);
+      this.sidecars = compiled.sidecars;
+      this.sidecarIssues = compiled.issues;
+      for (const i of compiled.issues) this.options.logger.warn({ issue: i }, 'rule warning');
+    }
     if (configChanged || changes.services.size > 0 || !this.snapshot) {
       const compiled = compileRules(this.ruleObjects, services);
-      rulesChanged = !sameVersions(this.routes, compiled.routes) || !sameVersions(this.destinations, compiled.destinations);
+      rulesChanged ||= !sameVersions(this.routes, compiled.routes) || !sameVersions(this.destinations, compiled.destinations);
       this.routes = compiled.routes;
       this.destinations = compiled.destinations;
       this.issues = compiled.issues;
@@ -162,6 +173,7 @@ export class MeshEngine {
       versionsOf(endpoints),
       versionsOf(this.routes),
       versionsOf(this.destinations),
+      versionsOf(this.sidecars),
     );
     if (this.snapshot?.version === version) return;
     const snapshot: MeshSnapshot = {
@@ -172,8 +184,9 @@ export class MeshEngine {
       endpoints: new Map(endpoints),
       routes: this.routes,
       destinations: this.destinations,
+      sidecars: this.sidecars,
       sources: this.aggregator.sourceStatuses(),
-      issues: this.issues,
+      issues: [...this.issues, ...this.sidecarIssues],
       changes: { services: changes.services, endpoints: changes.endpoints, rules: rulesChanged || !this.snapshot },
     };
     this.snapshot = snapshot;

@@ -3,6 +3,7 @@ import type { Workload } from '../model/workload.js';
 import type { SourceStatus } from '../model/shard.js';
 import type { ConfigIssue } from '../config/issues.js';
 import type { DestinationPolicy, RouteTable } from '../rules/compiled.js';
+import type { SidecarScope } from '../rules/sidecar.js';
 
 /** A service as the snapshot holds it, with the content hash of its definition. */
 export interface MeshService {
@@ -23,7 +24,7 @@ export interface SnapshotChanges {
   readonly services: ReadonlySet<string>;
   /** Hosts whose endpoints were added, changed or removed. */
   readonly endpoints: ReadonlySet<string>;
-  /** True when routing or destination rules changed. */
+  /** True when routing, destination or Sidecar rules changed. */
   readonly rules: boolean;
 }
 
@@ -42,6 +43,12 @@ export interface MeshSnapshot {
   readonly endpoints: ReadonlyMap<string, EndpointSet>;
   readonly routes: ReadonlyMap<string, RouteTable>;
   readonly destinations: ReadonlyMap<string, DestinationPolicy>;
+  /**
+   * Compiled `Sidecar` objects by `<namespace>/<name>`, oldest first: what each proxy may
+   * see (see sidecarScopeFor / sidecarAllows in rules/sidecar.ts). Empty: every proxy sees
+   * every service exported to its namespace.
+   */
+  readonly sidecars: ReadonlyMap<string, SidecarScope>;
   readonly sources: readonly SourceStatus[];
   /** Warnings from compiling rules against the registry (errors never get this far). */
   readonly issues: readonly ConfigIssue[];

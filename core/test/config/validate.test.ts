@@ -200,14 +200,68 @@ spec:
     ],
   },
   {
-    name: 'a redirect (not supported yet)',
-    yaml: VS(`    - redirect: { uri: /v2 }`),
-    errors: [`${VS_ID}: spec.http[0].redirect: not supported by Isthmus yet: redirects; only route is`],
+    name: 'a redirect with a code Envoy does not have and a retry it cannot use',
+    yaml: VS(`    - redirect: { uri: /v2, redirectCode: 305 }
+      retries: { attempts: 2 }`),
+    errors: [
+      `${VS_ID}: spec.http[0].retries: cannot be combined with redirect: the proxy answers the request itself`,
+      `${VS_ID}: spec.http[0].redirect.redirectCode: must be one of 301, 302, 303, 307, 308, got 305`,
+    ],
+  },
+  {
+    name: 'a direct response with a status outside 200-599 and a body that is not base64',
+    yaml: VS(`    - directResponse: { status: 150, body: { bytes: "not base64!" } }`),
+    errors: [
+      `${VS_ID}: spec.http[0].directResponse.body.bytes: must be a valid byte, got "not base64!"`,
+      `${VS_ID}: spec.http[0].directResponse.status: must be an HTTP status between 200 and 599, got 150`,
+    ],
+  },
+  {
+    name: 'a delegate (not supported)',
+    yaml: VS(`    - delegate: { name: reviews }`),
+    errors: [`${VS_ID}: spec.http[0].delegate: not supported by Isthmus yet: delegate VirtualServices; use route, redirect or directResponse`],
+  },
+  {
+    name: 'header operations on Host, a pseudo-header, and a value with a newline',
+    yaml: VS(`    - headers:
+        request:
+          set: { host: example.com, x-ok: "a\\nb" }
+          remove: [":path"]
+      route:
+        - destination: { host: greeter }`),
+    errors: [
+      `${VS_ID}: spec.http[0].headers.request.set.host: the Host header cannot be modified here; use rewrite.authority`,
+      `${VS_ID}: spec.http[0].headers.request.set.x-ok: must not contain NUL, CR or LF characters`,
+      `${VS_ID}: spec.http[0].headers.request.remove[0]: pseudo-headers cannot be removed`,
+    ],
+  },
+  {
+    name: 'a rewrite with both uri forms and a regex RE2 cannot run',
+    yaml: VS(`    - rewrite: { uri: /a, uriRegexRewrite: { match: "(?=x)", rewrite: /b } }
+      route:
+        - destination: { host: greeter }`),
+    errors: [
+      `${VS_ID}: spec.http[0].rewrite: only one of uri and uriRegexRewrite may be set`,
+      `${VS_ID}: spec.http[0].rewrite.uriRegexRewrite.match: invalid regular expression "(?=x)": lookahead and lookbehind are not supported by RE2`,
+    ],
+  },
+  {
+    name: 'a mirror percentage above 100 and a CORS policy with a bad method and max age',
+    yaml: VS(`    - mirror: { host: greeter }
+      mirrorPercentage: { value: 101 }
+      corsPolicy: { allowMethods: ["GET POST"], maxAge: 1500ms }
+      route:
+        - destination: { host: greeter }`),
+    errors: [
+      `${VS_ID}: spec.http[0].mirrorPercentage.value: must be between 0 and 100, got 101`,
+      `${VS_ID}: spec.http[0].corsPolicy.allowMethods[0]: "GET POST" is not an HTTP method`,
+      `${VS_ID}: spec.http[0].corsPolicy.maxAge: must be a whole number of seconds, got "1500ms"`,
+    ],
   },
   {
     name: 'a route with nothing to do',
     yaml: VS(`    - timeout: 1s`),
-    errors: [`${VS_ID}: spec.http[0]: must set route: the destinations that receive the traffic`],
+    errors: [`${VS_ID}: spec.http[0]: must set route, redirect or directResponse`],
   },
   {
     name: 'a route without destinations',
@@ -275,6 +329,60 @@ spec:
       'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.loadBalancer.simple: must be one of UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST, got "FASTEST"',
       'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.outlierDetection.interval: must be a string, got 10',
       'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.outlierDetection.maxEjectionPercent: must be between 0 and 100, got 200',
+    ],
+  },
+  {
+    name: 'a DestinationRule with a bad consistent hash, ring, Maglev table and port-level settings',
+    yaml: `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: { httpHeaderName: "bad header", ringHash: { minimumRingSize: 9000000 } }
+    portLevelSettings:
+      - port: { number: 9080 }
+        loadBalancer: { consistentHash: { useSourceIp: true, maglev: { tableSize: 65536 } } }
+      - port: { number: 9080 }
+        connectionPool: { http: { maxConcurrentStreams: 0, idleTimeout: 0s } }`,
+    errors: [
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName: "bad header" is not a valid header name',
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize: must be between 0 and 8388608, got 9000000',
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.portLevelSettings[0].loadBalancer.consistentHash.maglev.tableSize: must be a prime number no larger than 5000011, got 65536',
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.portLevelSettings[1].port.number: port 9080 already has settings in spec.trafficPolicy.portLevelSettings[0]',
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.portLevelSettings[1].connectionPool.http.maxConcurrentStreams: must be between 1 and 2147483647, got 0',
+      'test.yaml:2:DestinationRule/default/reviews: spec.trafficPolicy.portLevelSettings[1].connectionPool.http.idleTimeout: must be at least 1ms, got "0s"',
+    ],
+  },
+  {
+    name: 'a DestinationRule with locality weights that do not add up and failover to the same region',
+    yaml: `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ratings }
+spec:
+  host: ratings
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 3, minHealthPercent: 120 }
+    loadBalancer:
+      localityLbSetting:
+        distribute:
+          - { from: "us-west/*/x", to: { "us-west/*": 60, "us-*": 30 } }
+  subsets:
+    - name: v1
+      labels: { version: v1 }
+      trafficPolicy:
+        loadBalancer:
+          localityLbSetting: { failover: [{ from: us-west, to: us-west }, { from: us-west/a, to: eu }] }`,
+    errors: [
+      'test.yaml:2:DestinationRule/default/ratings: spec.trafficPolicy.outlierDetection.minHealthPercent: must be between 0 and 100, got 120',
+      'test.yaml:2:DestinationRule/default/ratings: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].from: "us-west/*/x" is not a locality (region/zone/subzone; "*" only as the whole last part)',
+      'test.yaml:2:DestinationRule/default/ratings: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to["us-*"]: "us-*" is not a locality (region/zone/subzone; "*" only as the whole last part)',
+      'test.yaml:2:DestinationRule/default/ratings: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to: weights must add up to 100, got 90',
+      'test.yaml:2:DestinationRule/default/ratings: spec.subsets[0].trafficPolicy.loadBalancer.localityLbSetting.failover[0].to: must differ from from',
+      'test.yaml:2:DestinationRule/default/ratings: spec.subsets[0].trafficPolicy.loadBalancer.localityLbSetting.failover[1].from: must be a region (no "/"), got "us-west/a"',
     ],
   },
   {
@@ -486,6 +594,8 @@ spec:
       fault: { delay: { fixedDelay: 5s } }
       route:
         - { destination: { host: greeter, subset: v1 }, weight: 50 }
+  tcp:
+    - route: [{ destination: { host: greeter } }]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -496,8 +606,8 @@ spec: {}`),
     expect(warnings(issues)).toEqual([
       'test.yaml:2:VirtualService/default/greeter: spec.http[0].route[0].weight: ignored: the only destination of a route receives all traffic (weight 100), not 50',
       'test.yaml:2:VirtualService/default/greeter: spec.http[0].fault.delay: percentage is not set, so no request is delayed (Istio semantics); set percentage.value between 0 and 100',
-      'test.yaml:2:VirtualService/default/greeter: spec.http[0].rewrite: ignored: Isthmus does not apply this field yet',
-      'test.yaml:13:AuthorizationPolicy/default/deny-all: not enforced yet: Isthmus validates and stores AuthorizationPolicy objects but does not apply them to proxies',
+      'test.yaml:2:VirtualService/default/greeter: spec.tcp: ignored: Isthmus routes HTTP traffic only so far',
+      'test.yaml:15:AuthorizationPolicy/default/deny-all: not enforced yet: Isthmus validates and stores AuthorizationPolicy objects but does not apply them to proxies',
     ]);
   });
 

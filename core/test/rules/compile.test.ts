@@ -80,6 +80,7 @@ ${vs(
             },
           ],
           destinations: [{ host: GREETER_HOST, subset: 'v2', port: 80, weight: 100 }],
+          path: 'spec.http[0]',
           timeoutMs: 1500,
           retries: { attempts: 0 },
           fault: {
@@ -97,6 +98,7 @@ ${vs(
           ],
           retries: { attempts: 3, perTryTimeoutMs: 60_000, retryOn: 'unavailable,503' },
           fault: { abort: { httpStatus: 503, percentage: { value: 5 } } },
+          path: 'spec.http[1]',
         },
       ],
     });
@@ -219,6 +221,8 @@ spec:
       loadBalancer: { simple: 'ROUND_ROBIN' },
       connectionPool: { maxConnections: 100, maxPendingRequests: 10, maxRequests: 1000, maxRetries: 3, connectTimeoutMs: 250 },
       outlierDetection: { consecutive5xxErrors: 5, consecutiveGatewayErrors: 7, intervalMs: 10_000, baseEjectionTimeMs: 180_000, maxEjectionPercent: 50 },
+      origin: 'DestinationRule/default/greeter',
+      path: 'spec.trafficPolicy',
     });
     expect(dp.subsets).toEqual([{ name: 'v1', labels: { version: 'v1' } }]);
   });
@@ -269,5 +273,129 @@ ${vs('greeter', `  hosts: [greeter]\n  http: [{ route: [{ destination: { host: g
     expect(b.routes.get(GREETER_HOST)!.version).toBe(a.routes.get(GREETER_HOST)!.version);
     expect(c.routes.get(GREETER_HOST)!.version).not.toBe(a.routes.get(GREETER_HOST)!.version);
     expect(c.destinations.get(GREETER_HOST)!.version).toBe(a.destinations.get(GREETER_HOST)!.version);
+  });
+});
+
+describe('compileRules: the full VirtualService and DestinationRule surface', () => {
+  it('compiles redirects, direct responses, rewrites, header edits, mirrors, CORS and retry details', () => {
+    const objects = objectsOf(`
+${GREETER_DR}
+---
+${vs(
+  'greeter',
+  `  hosts: [greeter]
+  http:
+    - match: [{ uri: { prefix: /old }, headers: { x-any: { prefix: "" } } }]
+      redirect: { uri: /new, authority: new.example, derivePort: FROM_REQUEST_PORT, scheme: https }
+    - match: [{ uri: { exact: /health } }]
+      directResponse: { status: 200, body: { string: ok } }
+    - rewrite: { uri: /v2, authority: internal }
+      headers:
+        request: { set: { X-A: "1" }, add: { x-b: "2" }, remove: [X-C, x-c] }
+        response: { remove: [server] }
+      mirror: { host: greeter, subset: v2 }
+      mirrorPercentage: { value: 12.5 }
+      mirrors: [{ destination: { host: greeter, subset: v1 } }]
+      corsPolicy:
+        allowOrigins: [{ exact: https://a.example }, { prefix: "" }]
+        allowOrigin: ["*"]
+        allowMethods: [GET]
+        maxAge: 1m
+        allowCredentials: false
+        unmatchedPreflights: IGNORE
+      retries: { attempts: 2, retryOn: " unavailable , 503", retryRemoteLocalities: true, retryIgnorePreviousHosts: false, backoff: 25ms }
+      route:
+        - destination: { host: greeter, subset: v1 }
+          weight: 60
+        - destination: { host: greeter, subset: v2 }
+          weight: 40
+          headers: { response: { set: { x-version: v2 } } }`,
+)}`);
+    const { routes, issues } = compileRules(objects, services(GREETER_HOST));
+    expect(issues).toEqual([]);
+    const [redirect, direct, full] = routes.get(GREETER_HOST)!.routes;
+    expect(redirect).toMatchObject({
+      destinations: [],
+      redirect: { uri: '/new', authority: 'new.example', derivePort: 'FROM_REQUEST_PORT', scheme: 'https', redirectCode: 301 },
+      matches: [{ uri: { prefix: '/old' }, headers: { 'x-any': { regex: '.*' } } }],
+      path: 'spec.http[0]',
+    });
+    expect(direct).toMatchObject({ destinations: [], directResponse: { status: 200, body: { string: 'ok' } } });
+    expect(full).toMatchObject({
+      rewrite: { uri: '/v2', authority: 'internal' },
+      headers: { request: { set: { 'x-a': '1' }, add: { 'x-b': '2' }, remove: ['x-c'] }, response: { remove: ['server'] } },
+      mirrors: [
+        { host: GREETER_HOST, subset: 'v2', percentage: { value: 12.5 } },
+        { host: GREETER_HOST, subset: 'v1', percentage: { value: 100 } },
+      ],
+      corsPolicy: {
+        allowOrigins: [{ exact: 'https://a.example' }, { regex: '.*' }, { regex: '.*' }],
+        allowMethods: ['GET'],
+        allowHeaders: [],
+        exposeHeaders: [],
+        maxAgeSeconds: 60,
+        allowCredentials: false,
+        unmatchedPreflights: 'IGNORE',
+      },
+      retries: { attempts: 2, retryOn: 'unavailable,503', retryRemoteLocalities: true, retryIgnorePreviousHosts: false, backoffMs: 25 },
+      destinations: [
+        { host: GREETER_HOST, subset: 'v1', weight: 60 },
+        { host: GREETER_HOST, subset: 'v2', weight: 40, headers: { response: { set: { 'x-version': 'v2' } } } },
+      ],
+    });
+  });
+
+  it('compiles consistent hashing, locality settings, the whole pool, outlier detection and port-level settings', () => {
+    const objects = objectsOf(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: greeter }
+spec:
+  host: greeter
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: { httpCookie: { name: s, path: /, ttl: 10s }, ringHash: { minimumRingSize: 512 } }
+      localityLbSetting: { distribute: [{ from: "a/*", to: { "a/*": 100 } }] }
+      warmup: { duration: 30s }
+    connectionPool:
+      tcp: { maxConnectionDuration: 1h, tcpKeepalive: { probes: 3, time: 60s, interval: 10s } }
+      http: { maxRequestsPerConnection: 5, idleTimeout: 15s, maxConcurrentStreams: 32, h2UpgradePolicy: UPGRADE, useClientProtocol: true }
+    outlierDetection: { consecutiveLocalOriginFailures: 2, splitExternalLocalOriginErrors: true, minHealthPercent: 30 }
+    portLevelSettings:
+      - port: { number: 80 }
+        loadBalancer: { consistentHash: { maglev: { tableSize: 65537 }, useSourceIp: true } }
+  subsets:
+    - name: v1
+      labels: { version: v1 }
+      trafficPolicy:
+        loadBalancer: { consistentHash: { httpQueryParameterName: user } }`);
+    const dp = compileRules(objects, services(GREETER_HOST)).destinations.get(GREETER_HOST)!;
+    expect(dp.trafficPolicy).toEqual({
+      loadBalancer: {
+        consistentHash: { key: { cookie: { name: 's', path: '/', ttlMs: 10_000 } }, algorithm: 'RING_HASH', minimumRingSize: 512 },
+        localityLbSetting: { distribute: [{ from: 'a/*', to: { 'a/*': 100 } }] },
+        warmupMs: 30_000,
+      },
+      connectionPool: {
+        maxConnectionDurationMs: 3_600_000,
+        tcpKeepalive: { probes: 3, timeMs: 60_000, intervalMs: 10_000 },
+        maxRequestsPerConnection: 5,
+        idleTimeoutMs: 15_000,
+        maxConcurrentStreams: 32,
+        h2UpgradePolicy: 'UPGRADE',
+        useClientProtocol: true,
+      },
+      outlierDetection: { consecutiveLocalOriginFailures: 2, splitExternalLocalOriginErrors: true, minHealthPercent: 30 },
+      portLevelSettings: [
+        { port: 80, loadBalancer: { consistentHash: { key: { sourceIp: true }, algorithm: 'MAGLEV', maglevTableSize: 65537 } }, path: 'spec.trafficPolicy.portLevelSettings[0]' },
+      ],
+      origin: 'DestinationRule/default/greeter',
+      path: 'spec.trafficPolicy',
+    });
+    expect(dp.subsets[0]!.trafficPolicy).toEqual({
+      loadBalancer: { consistentHash: { key: { queryParameter: 'user' }, algorithm: 'RING_HASH' } },
+      origin: 'DestinationRule/default/greeter',
+      path: 'spec.subsets[0].trafficPolicy',
+    });
   });
 });

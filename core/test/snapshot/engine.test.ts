@@ -95,6 +95,30 @@ describe('MeshEngine', () => {
     expect(after.version).not.toBe(before.version);
   });
 
+  it('compiles Sidecars from config into the snapshot and marks a Sidecar-only change as a rules change', async () => {
+    const bus = new InMemoryBus();
+    const { engine: e, snapshots } = engine(bus);
+    e.start();
+    await bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects: parseConfigText(RULES, 'mesh.yaml').objects, updatedAt: 'x' });
+    await until(() => snapshots.at(-1)?.routes.has(H) === true);
+    const before = snapshots.at(-1)!;
+    expect(before.sidecars.size).toBe(0);
+    const sidecar = `
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: default }
+spec:
+  egress: [{ hosts: ["./*"] }]
+`;
+    await bus.config.put('sidecar.yaml', { source: 'sidecar.yaml', objects: parseConfigText(sidecar, 'sidecar.yaml').objects, updatedAt: 'x' });
+    await until(() => snapshots.at(-1)!.sidecars.size === 1);
+    const after = snapshots.at(-1)!;
+    expect(after.sidecars.get('default/default')).toMatchObject({ key: 'Sidecar/default/default', egress: [{ hosts: [{ namespace: '.', host: '*' }] }] });
+    expect(after.changes.rules).toBe(true);
+    expect(after.version).not.toBe(before.version);
+    expect(after.routes.get(H)!.version).toBe(before.routes.get(H)!.version);
+  });
+
   it('computes the same version in two engines fed the same input in different orders', async () => {
     const a = new InMemoryBus();
     const b = new InMemoryBus();

@@ -6,6 +6,19 @@ import type { ClientKind, JsonObject, ResourceType } from '../resources/resource
 interface Entry {
   readonly resource: EncodedResource | undefined;
   used: number;
+  /** Why the resource built for this entry was refused (the last valid copy, if any, serves instead). */
+  readonly refusal?: Refusal;
+}
+
+/** A generated resource that failed validation and is not pushed. */
+export interface Refusal {
+  /** `LDS`, `RDS`, `CDS`, `EDS`. */
+  readonly type: string;
+  readonly name: string;
+  /** Each names the field, the rule it breaks and, when known, the config that produced it. */
+  readonly errors: readonly string[];
+  /** The last valid version still served instead, if there is one. */
+  readonly servedVersion?: string;
 }
 
 /**
@@ -38,7 +51,9 @@ export class ResourceCache implements ResourceMemo {
     if (entry) {
       this.stats.hits++;
     } else {
-      entry = { resource: this.build(name, build), used: this.epoch };
+      const refusals: Refusal[] = [];
+      const resource = this.build(name, build, refusals);
+      entry = { resource, used: this.epoch, ...(refusals[0] ? { refusal: refusals[0] } : {}) };
       this.entries.set(cacheKey, entry);
     }
     entry.used = this.epoch;
@@ -58,7 +73,14 @@ export class ResourceCache implements ResourceMemo {
     return this.entries.size;
   }
 
-  private build(name: string, build: (warn: (message: string) => void) => JsonObject): EncodedResource | undefined {
+  /** The refusals behind resources still in use (swept with them). */
+  refusals(): Refusal[] {
+    const out = new Map<string, Refusal>();
+    for (const e of this.entries.values()) if (e.refusal) out.set(`${e.refusal.name}\0${e.refusal.errors.join('\0')}`, e.refusal);
+    return [...out.values()];
+  }
+
+  private build(name: string, build: (warn: (message: string) => void) => JsonObject, refusals: Refusal[]): EncodedResource | undefined {
     this.stats.builds++;
     const type = this.type;
     const warnings: string[] = [];
@@ -76,6 +98,7 @@ export class ResourceCache implements ResourceMemo {
     }
     this.stats.refused++;
     const previous = this.lastGood.get(name)?.resource;
+    refusals.push({ type: type.shortName, name, errors, ...(previous ? { servedVersion: previous.version } : {}) });
     this.logger.error(
       { type: type.shortName, name, errors, warnings, servedVersion: previous?.version },
       previous ? 'refused an invalid xDS resource; serving its last valid version' : 'refused an invalid xDS resource; not sent',

@@ -5,9 +5,9 @@ import type { ResourceSource } from '../protocol/source.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
 import { ContributionStage } from './contributions.js';
-import { ResourceCache } from './resource-cache.js';
+import { ResourceCache, type Refusal } from './resource-cache.js';
 
-const INPUTS: readonly SnapshotInput[] = ['services', 'endpoints', 'routes', 'destinations'];
+const INPUTS: readonly SnapshotInput[] = ['services', 'endpoints', 'routes', 'destinations', 'sidecars'];
 
 /** Which parts of the snapshot differ, by their content versions. */
 export function changedInputs(prev: MeshSnapshot | undefined, next: MeshSnapshot): SnapshotInput[] {
@@ -96,6 +96,11 @@ export class SnapshotCache implements ResourceSource {
     const generator = this.generators.lookup(proxy.generator, typeUrl);
     if (!generator) return false;
     return generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch);
+  }
+
+  /** Generated resources refused by validation and not pushed (their last valid copy serves, if any). */
+  refusals(): Refusal[] {
+    return [...this.caches.values()].flatMap((c) => c.refusals()).sort((a, b) => (`${a.type}/${a.name}` < `${b.type}/${b.name}` ? -1 : 1));
   }
 
   /** The cache of one generator (for tests and debugging). */

@@ -1,5 +1,7 @@
 import type { JsonObject } from '../resources/resource-type.js';
 import {
+  CORS_FILTER_NAME,
+  CORS_TYPE_URL,
   FAULT_FILTER_NAME,
   FAULT_TYPE_URL,
   HCM_TYPE_URL,
@@ -44,6 +46,20 @@ export function withFaultFilter(hcm: JsonObject): JsonObject {
   const routerAt = filters.findIndex(isRouter);
   if (routerAt < 0) filters.push(fault);
   else filters.splice(routerAt, 0, fault);
+  return { ...hcm, http_filters: filters };
+}
+
+/**
+ * Adds Envoy's CORS filter (empty config; routes carry their policy in
+ * `typed_per_filter_config`) before the fault filter, or before the router. Envoy only;
+ * gRPC clients have no CORS filter and would NACK it.
+ */
+export function withCorsFilter(hcm: JsonObject): JsonObject {
+  const filters = filtersOf(hcm).filter((f) => f.name !== CORS_FILTER_NAME);
+  const cors = { name: CORS_FILTER_NAME, typed_config: { '@type': CORS_TYPE_URL } };
+  const at = filters.findIndex((f) => f.name === FAULT_FILTER_NAME || isRouter(f));
+  if (at < 0) filters.push(cors);
+  else filters.splice(at, 0, cors);
   return { ...hcm, http_filters: filters };
 }
 

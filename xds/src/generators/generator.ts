@@ -4,7 +4,7 @@ import type { ClientKind, JsonObject, ResourceType } from '../resources/resource
 import type { XdsProxy } from '../proxy.js';
 
 /** The parts of a MeshSnapshot a generator reads; a change elsewhere cannot change its output. */
-export type SnapshotInput = 'services' | 'endpoints' | 'routes' | 'destinations';
+export type SnapshotInput = 'services' | 'endpoints' | 'routes' | 'destinations' | 'sidecars';
 
 /**
  * Encoded resources shared across proxies. `key` must name exactly the inputs the

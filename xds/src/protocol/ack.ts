@@ -1,6 +1,7 @@
 /**
- * The SotW ACK/NACK rules for one type on one stream, as pure functions (table-tested in
- * test/protocol/ack.test.ts). Versions are opaque content hashes, compared for equality.
+ * The ACK/NACK rules for one type on one stream, as pure functions shared by the SotW and
+ * delta protocol servers (table-tested in test/protocol/ack.test.ts). Versions are opaque
+ * content hashes, compared for equality.
  */
 
 /** CSDS vocabulary. */
@@ -44,6 +45,41 @@ export function isNack(req: RequestView): boolean {
   return !!req.errorDetail && (req.errorDetail.code !== 0 || req.errorDetail.message !== '');
 }
 
+/**
+ * The ACK/NACK part of a request (its nonce and error_detail), shared by SotW and delta:
+ * `prev` is the state before the request, `next` the state with the request's
+ * subscription already applied. STALE: the nonce is not the one of our latest response
+ * (the answer is ignored). UPDATE: nothing sent yet, or that response was already
+ * answered. ACK / NACK: answers our latest response.
+ */
+export interface AnswerView {
+  readonly nonce: string;
+  readonly errorDetail?: { readonly code: number; readonly message: string };
+  /** The version an ACK accepts: SotW's version_info; delta: the version we sent with that nonce. */
+  readonly ackVersion: string;
+  /** The version a NACKing client still holds: SotW's version_info (empty: none); delta: undefined (unchanged). */
+  readonly heldVersion: string | undefined;
+}
+
+export function onAnswer(prev: TypeState, next: TypeState, a: AnswerView): { kind: Exclude<RequestKind, 'INITIAL'>; state: TypeState } {
+  if (a.nonce !== (prev.sentNonce ?? '')) return { kind: 'STALE', state: next };
+  if (prev.sentNonce === undefined || prev.handledNonce === a.nonce) return { kind: 'UPDATE', state: next };
+  if (a.errorDetail && (a.errorDetail.code !== 0 || a.errorDetail.message !== '')) {
+    return {
+      kind: 'NACK',
+      state: {
+        ...next,
+        status: 'NACKED',
+        handledNonce: a.nonce,
+        ...(prev.sentVersion !== undefined ? { nackedVersion: prev.sentVersion } : {}),
+        ...(a.heldVersion ? { ackedVersion: a.heldVersion } : {}),
+        lastError: a.errorDetail.message,
+      },
+    };
+  }
+  return { kind: 'ACK', state: { ...next, status: 'ACKED', handledNonce: a.nonce, ackedVersion: a.ackVersion } };
+}
+
 export function onRequest(prev: TypeState | undefined, req: RequestView): { kind: RequestKind; state: TypeState } {
   const star = req.names.includes('*');
   const names = new Set(req.names.filter((n) => n !== '*'));
@@ -57,26 +93,56 @@ export function onRequest(prev: TypeState | undefined, req: RequestView): { kind
     };
     return { kind: 'INITIAL', state };
   }
+  // SotW: a request with an older nonce is ignored whole; the next one brings the current subscription.
   if (req.nonce !== (prev.sentNonce ?? '')) return { kind: 'STALE', state: prev };
   // Later empty names: a wildcard stays wildcard (Envoy ACKs that way); a named subscription ends.
   const wildcard = star || (prev.wildcard && req.names.length === 0);
   const grew = (wildcard && !prev.wildcard) || [...names].some((n) => !prev.names.has(n));
-  const base: TypeState = { ...prev, wildcard, names, forceSend: prev.forceSend || grew };
-  if (prev.sentNonce === undefined || prev.handledNonce === req.nonce) return { kind: 'UPDATE', state: base };
-  if (isNack(req)) {
-    return {
-      kind: 'NACK',
-      state: {
-        ...base,
-        status: 'NACKED',
-        handledNonce: req.nonce,
-        ...(prev.sentVersion !== undefined ? { nackedVersion: prev.sentVersion } : {}),
-        ...(req.versionInfo ? { ackedVersion: req.versionInfo } : {}),
-        lastError: req.errorDetail?.message ?? '',
-      },
-    };
+  const next: TypeState = { ...prev, wildcard, names, forceSend: prev.forceSend || grew };
+  return onAnswer(prev, next, {
+    nonce: req.nonce,
+    ...(req.errorDetail ? { errorDetail: req.errorDetail } : {}),
+    ackVersion: req.versionInfo,
+    heldVersion: req.versionInfo,
+  });
+}
+
+/** A delta (incremental) request as the shared rules see it. */
+export interface DeltaRequestView {
+  readonly subscribe: readonly string[];
+  readonly unsubscribe: readonly string[];
+  readonly nonce: string;
+  readonly errorDetail?: { readonly code: number; readonly message: string };
+}
+
+/**
+ * Delta xDS: the subscription is changed by every request, whatever its nonce
+ * (subscribe/unsubscribe are increments, never stale); the nonce and error_detail are an
+ * ACK/NACK judged by the same rules as SotW (onAnswer). Wildcard: the first request of
+ * a type subscribing to nothing (legacy) or anything subscribing to `*`; unsubscribing
+ * `*` ends it. An ACK accepts the version we sent with that nonce; a NACK leaves the
+ * accepted version as it was.
+ */
+export function onDeltaRequest(prev: TypeState | undefined, req: DeltaRequestView): { kind: RequestKind; state: TypeState } {
+  const subscribe = req.subscribe.filter((n) => n !== '*');
+  if (!prev) {
+    const wildcard = (req.subscribe.includes('*') || req.subscribe.length === 0) && !req.unsubscribe.includes('*');
+    const names = new Set(subscribe.filter((n) => !req.unsubscribe.includes(n)));
+    return { kind: 'INITIAL', state: { status: 'REQUESTED', wildcard, names, forceSend: false } };
   }
-  return { kind: 'ACK', state: { ...base, status: 'ACKED', handledNonce: req.nonce, ackedVersion: req.versionInfo } };
+  const names = new Set(prev.names);
+  for (const n of subscribe) names.add(n);
+  for (const n of req.unsubscribe) names.delete(n);
+  const wildcard = (prev.wildcard || req.subscribe.includes('*')) && !req.unsubscribe.includes('*');
+  const next: TypeState = { ...prev, wildcard, names };
+  // A pure subscription change carries no nonce.
+  if (req.nonce === '') return { kind: 'UPDATE', state: next };
+  return onAnswer(prev, next, {
+    nonce: req.nonce,
+    ...(req.errorDetail ? { errorDetail: req.errorDetail } : {}),
+    ackVersion: prev.sentVersion ?? '',
+    heldVersion: undefined,
+  });
 }
 
 /**

@@ -30,3 +30,33 @@ export function encodeDiscoveryResponse(p: ResponseParts): Buffer {
   if (p.controlPlaneId) tail.uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(p.controlPlaneId).ldelim();
   return Buffer.concat([head, ...p.resources.map((r) => r.framed), tail.finish()]);
 }
+
+export interface DeltaResponseParts {
+  readonly systemVersionInfo: string;
+  readonly typeUrl: string;
+  readonly nonce: string;
+  readonly resources: readonly EncodedResource[];
+  readonly removed: readonly string[];
+  readonly controlPlaneId?: string;
+}
+
+/**
+ * An encoded DeltaDiscoveryResponse from the same pre-encoded entries: a delta
+ * `Resource` is `{version = 1, resource = 2 (Any), name = 3}`, and field 2 is exactly the
+ * `framed` bytes a SotW response carries, so nothing is encoded again here either.
+ */
+export function encodeDeltaDiscoveryResponse(p: DeltaResponseParts): Buffer {
+  const w = protobuf.Writer.create().uint32((1 << 3) | 2).string(p.systemVersionInfo);
+  const head = w.finish();
+  const parts: Uint8Array[] = [head];
+  for (const r of p.resources) {
+    const tail = protobuf.Writer.create().uint32((1 << 3) | 2).string(r.version).uint32((3 << 3) | 2).string(r.name).finish();
+    const length = r.framed.length + tail.length;
+    parts.push(protobuf.Writer.create().uint32((2 << 3) | 2).uint32(length).finish(), r.framed, tail);
+  }
+  const end = protobuf.Writer.create().uint32((4 << 3) | 2).string(p.typeUrl).uint32((5 << 3) | 2).string(p.nonce);
+  for (const name of p.removed) end.uint32((6 << 3) | 2).string(name);
+  if (p.controlPlaneId) end.uint32((7 << 3) | 2).fork().uint32((1 << 3) | 2).string(p.controlPlaneId).ldelim();
+  parts.push(end.finish());
+  return Buffer.concat(parts);
+}

@@ -1,75 +1,51 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
-import type { CallbackChain, StreamInfo } from '../callbacks/callbacks.js';
+import type { CallbackChain } from '../callbacks/callbacks.js';
 import type { XdsLogger } from '../logger.js';
-import { proxyFromNode, type XdsProxy } from '../proxy.js';
+import { proxyFromNode } from '../proxy.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
-import { PUSH_ORDER } from '../resources/type-urls.js';
-import type { Json } from '../protos/struct.js';
-import { decidePush, onRequest, onSent, type RequestView, type SyncStatus, type TypeState } from './ack.js';
+import { decidePush, onRequest, onSent, type RequestView, type TypeState } from './ack.js';
 import type { DiscoveryRequestObject } from './ads-service.js';
 import { encodeDiscoveryResponse, responseVersion } from './response.js';
 import type { ResourceSource } from './source.js';
+import {
+  namesInError,
+  orderTypes,
+  proxyStatus,
+  typeStatus,
+  XdsStream,
+  type ProxyStatus,
+  type ResourceRecord,
+  type StreamBookkeeping,
+  type TypeStatus,
+} from './stream.js';
+
+export type { ProxyStatus, TypeStatus } from './stream.js';
 
 export type AdsCall = grpc.ServerDuplexStream<DiscoveryRequestObject, Buffer>;
-
-/** One type on one stream, as /debug/syncz and proxy-status show it. */
-export interface TypeStatus {
-  readonly typeUrl: string;
-  readonly status: SyncStatus;
-  readonly wildcard: boolean;
-  readonly subscribed: number;
-  readonly sentVersion?: string;
-  readonly sentNonce?: string;
-  readonly ackedVersion?: string;
-  readonly nackedVersion?: string;
-  readonly lastError?: string;
-}
-
-export interface ProxyStatus {
-  readonly id: string;
-  readonly streamId: string;
-  readonly peer: string;
-  readonly connectedAt: string;
-  readonly generator: string;
-  readonly namespace: string;
-  readonly userAgent: string;
-  readonly metadata: Readonly<Record<string, Json>>;
-  /** By type URL. */
-  readonly types: Readonly<Record<string, TypeStatus>>;
-}
 
 interface TypeEntry {
   state: TypeState;
   /** Source epoch when this type was last generated for the stream (0: never). */
   evaluatedEpoch: number;
+  /** name → version of our latest response. */
+  sent: Map<string, string>;
+  /** name → version of the response the client last ACKed. */
+  acked: Map<string, string>;
+  /** name → refused version and error (the resources the NACK names, else the whole response). */
+  nacked: Map<string, { version: string; error: string; at: Date }>;
 }
 
-class AdsStream implements StreamInfo {
-  proxy: XdsProxy | undefined;
-  readonly connectedAt = new Date();
+class SotwStream extends XdsStream {
   readonly types = new Map<string, TypeEntry>();
-  readonly warned = new Set<string>();
-  private readonly noncePrefix = randomBytes(3).toString('hex');
-  private nonceSeq = 0;
-  closed = false;
-
   constructor(
-    readonly streamId: string,
+    streamId: string,
     readonly call: AdsCall,
-    readonly peer: string,
-  ) {}
-
-  nextNonce(): string {
-    return `${this.noncePrefix}-${++this.nonceSeq}`;
+    peer: string,
+    fixedType: string | undefined,
+  ) {
+    super(streamId, peer, 'sotw', fixedType);
   }
-}
-
-function orderTypes(types: Iterable<string>): string[] {
-  const all = [...types];
-  const known = PUSH_ORDER.filter((t) => all.includes(t));
-  return [...known, ...all.filter((t) => !PUSH_ORDER.includes(t)).sort()];
 }
 
 function view(req: DiscoveryRequestObject): RequestView {
@@ -84,24 +60,32 @@ function view(req: DiscoveryRequestObject): RequestView {
 }
 
 /**
- * ADS state-of-the-world protocol server: per stream it remembers the node (sent only in
- * the first request), per type the subscription and what was sent, ACKed and NACKed, and
- * asks the ResourceSource what to send. It knows nothing of the mesh.
+ * State-of-the-world protocol server (ADS and the single-type Stream* services): per
+ * stream it remembers the node (sent only in the first request), per type the
+ * subscription and what was sent, ACKed and NACKed, and asks the ResourceSource what to
+ * send. It knows nothing of the mesh.
  */
 export class SotwServer {
-  private readonly streams = new Map<string, AdsStream>();
-  private streamSeq = 0;
+  private readonly streams = new Map<string, SotwStream>();
 
   constructor(
     private readonly source: ResourceSource,
     private readonly callbacks: CallbackChain,
     private readonly logger: XdsLogger,
     private readonly controlPlaneId?: string,
+    private readonly nextStreamId: () => string = counter(),
   ) {}
 
   /** The grpc-js handler for StreamAggregatedResources. */
-  readonly handle = (call: AdsCall): void => {
-    const stream = new AdsStream(`${++this.streamSeq}`, call, call.getPeer());
+  readonly handle = (call: AdsCall): void => this.open(call, undefined);
+
+  /** The handler of a single-type service (StreamClusters, ...): the stream serves `typeUrl` only. */
+  handlerFor(typeUrl: string | undefined): (call: AdsCall) => void {
+    return (call) => this.open(call, typeUrl);
+  }
+
+  private open(call: AdsCall, fixedType: string | undefined): void {
+    const stream = new SotwStream(this.nextStreamId(), call, call.getPeer(), fixedType);
     this.streams.set(stream.streamId, stream);
     this.callbacks.emit('onStreamOpen', stream);
     call.on('data', (req: DiscoveryRequestObject) => {
@@ -121,7 +105,7 @@ export class SotwServer {
       this.close(stream);
     });
     call.on('close', () => this.close(stream));
-  };
+  }
 
   get streamCount(): number {
     return this.streams.size;
@@ -162,49 +146,53 @@ export class SotwServer {
     return [...this.streams.values()]
       .filter((s) => s.proxy)
       .map((s) => {
-        const proxy = s.proxy!;
         const types: Record<string, TypeStatus> = {};
-        for (const [typeUrl, { state }] of s.types) {
-          types[typeUrl] = {
-            typeUrl,
-            status: state.status,
-            wildcard: state.wildcard,
-            subscribed: state.names.size,
-            ...(state.sentVersion !== undefined ? { sentVersion: state.sentVersion } : {}),
-            ...(state.sentNonce !== undefined ? { sentNonce: state.sentNonce } : {}),
-            ...(state.ackedVersion !== undefined ? { ackedVersion: state.ackedVersion } : {}),
-            ...(state.nackedVersion !== undefined ? { nackedVersion: state.nackedVersion } : {}),
-            ...(state.lastError !== undefined ? { lastError: state.lastError } : {}),
-          };
-        }
-        return {
-          id: proxy.id,
-          streamId: s.streamId,
-          peer: s.peer,
-          connectedAt: s.connectedAt.toISOString(),
-          generator: proxy.generator,
-          namespace: proxy.namespace,
-          userAgent: proxy.userAgent,
-          metadata: proxy.metadata,
-          types,
-        };
+        for (const [typeUrl, { state }] of s.types) types[typeUrl] = typeStatus(typeUrl, state);
+        return proxyStatus(s, s.proxy!, types);
       });
   }
 
-  private onRequest(stream: AdsStream, req: DiscoveryRequestObject): void {
+  /** Per stream, type and resource: what was sent, ACKed and NACKed (CSDS). */
+  bookkeeping(): StreamBookkeeping[] {
+    return [...this.streams.values()]
+      .filter((s) => s.proxy)
+      .map((s) => ({
+        streamId: s.streamId,
+        protocol: 'sotw' as const,
+        proxy: s.proxy!,
+        connectedAt: s.connectedAt,
+        types: orderTypes(s.types.keys()).map((typeUrl) => {
+          const e = s.types.get(typeUrl)!;
+          const names = new Set([...e.state.names, ...e.sent.keys(), ...e.acked.keys(), ...e.nacked.keys()]);
+          const resources: ResourceRecord[] = [...names].sort().map((name) => {
+            const sentVersion = e.sent.get(name);
+            const ackedVersion = e.acked.get(name);
+            const nacked = e.nacked.get(name);
+            return { name, ...(sentVersion !== undefined ? { sentVersion } : {}), ...(ackedVersion !== undefined ? { ackedVersion } : {}), ...(nacked ? { nacked } : {}) };
+          });
+          return { typeUrl, state: e.state, resources };
+        }),
+      }));
+  }
+
+  private onRequest(stream: SotwStream, req: DiscoveryRequestObject): void {
     if (stream.closed) return;
     if (!stream.proxy) {
       // Clients send the node in the first request of a stream only.
       stream.proxy = proxyFromNode(req.node);
       this.logger.info(
-        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent },
+        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent, protocol: 'sotw' },
         'xDS stream opened',
       );
     }
     const proxy = stream.proxy;
-    const typeUrl = req.type_url ?? '';
+    const typeUrl = req.type_url || stream.fixedType || '';
     if (!typeUrl) {
       this.logger.warn({ proxy: proxy.id }, 'xDS request without type_url ignored');
+      return;
+    }
+    if (stream.fixedType && typeUrl !== stream.fixedType) {
+      this.logger.warn({ proxy: proxy.id, type: typeUrl, serves: stream.fixedType }, 'xDS request for another type on a single-type stream ignored');
       return;
     }
     const prev = stream.types.get(typeUrl);
@@ -215,11 +203,19 @@ export class SotwServer {
       this.logger.debug({ proxy: proxy.id, type: typeUrl, nonce: request.nonce }, 'stale xDS request ignored');
       return;
     }
-    const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0 };
+    const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0, sent: new Map(), acked: new Map(), nacked: new Map() };
     entry.state = state;
     stream.types.set(typeUrl, entry);
+    if (kind === 'ACK') {
+      entry.acked = new Map(entry.sent);
+      entry.nacked.clear();
+    }
     if (kind === 'NACK') {
       const errorDetail = request.errorDetail ?? { code: 0, message: '' };
+      const at = new Date();
+      for (const name of namesInError(errorDetail.message, entry.sent.keys())) {
+        entry.nacked.set(name, { version: entry.sent.get(name)!, error: errorDetail.message, at });
+      }
       this.logger.warn(
         { proxy: proxy.id, type: typeUrl, nonce: request.nonce, version: state.nackedVersion, errorDetail },
         'xDS NACK: the proxy rejected a response',
@@ -239,7 +235,7 @@ export class SotwServer {
   }
 
   /** Generates, decides and sends one type to one stream; true when something was sent. */
-  private respond(stream: AdsStream, typeUrl: string, entry: TypeEntry, trigger: 'request' | 'push'): boolean {
+  private respond(stream: SotwStream, typeUrl: string, entry: TypeEntry, trigger: 'request' | 'push'): boolean {
     const proxy = stream.proxy!;
     const resources = this.source.resources(proxy, typeUrl, entry.state.wildcard ? undefined : entry.state.names);
     entry.evaluatedEpoch = this.source.epoch;
@@ -253,6 +249,11 @@ export class SotwServer {
     const list = resources ?? [];
     const version = responseVersion(list);
     const decision = decidePush(entry.state, version);
+    if (!decision.push && decision.state.status === 'ACKED' && entry.state.status !== 'ACKED') {
+      // A reconnecting client already holds this version: it counts as sent and ACKed.
+      entry.sent = new Map(list.map((r) => [r.name, r.version]));
+      entry.acked = new Map(entry.sent);
+    }
     entry.state = decision.state;
     if (!decision.push) return false;
     const nonce = stream.nextNonce();
@@ -272,6 +273,7 @@ export class SotwServer {
       return false;
     }
     entry.state = onSent(entry.state, version, nonce);
+    entry.sent = new Map(list.map((r) => [r.name, r.version]));
     this.callbacks.emit('onResponse', {
       stream,
       typeUrl,
@@ -285,11 +287,17 @@ export class SotwServer {
     return true;
   }
 
-  private close(stream: AdsStream): void {
+  private close(stream: SotwStream): void {
     if (stream.closed) return;
     stream.closed = true;
     this.streams.delete(stream.streamId);
     this.callbacks.emit('onStreamClosed', stream);
     this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer }, 'xDS stream closed');
   }
+}
+
+/** Stream ids `1`, `2`, ...: pass one counter to several servers so ids stay unique across them. */
+export function counter(): () => string {
+  let n = 0;
+  return () => `${++n}`;
 }

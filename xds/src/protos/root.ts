@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
 import protobuf from 'protobufjs';
+import { withCorsTypes } from './cors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,6 +21,18 @@ export const XDS_PROTO_FILES: readonly string[] = [
   'envoy/extensions/filters/http/fault/v3/fault.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/service/status/v3/csds.proto',
+  // Envoy sidecars: outbound TCP, listener filters, upstream HTTP/2, single-type services.
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/service/cluster/v3/cds.proto',
+  'envoy/service/endpoint/v3/eds.proto',
+  'envoy/service/listener/v3/lds.proto',
+  'envoy/service/route/v3/rds.proto',
+  // Traffic management: retry predicates and priorities (Istio's default retry policy).
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
 ];
 
 /** `node_modules/@grpc/grpc-js-xds/deps`: the Envoy, xDS, googleapis and PGV protos it ships. */
@@ -51,9 +64,9 @@ export function createProtoRoot(files: readonly string[]): protobuf.Root {
 
 let shared: protobuf.Root | undefined;
 
-/** The process-wide root with XDS_PROTO_FILES, loaded on first use (~200 ms). */
+/** The process-wide root with XDS_PROTO_FILES (and the CORS filter types), loaded on first use (~200 ms). */
 export function xdsProtoRoot(): protobuf.Root {
-  shared ??= createProtoRoot(XDS_PROTO_FILES);
+  shared ??= withCorsTypes(createProtoRoot(XDS_PROTO_FILES));
   return shared;
 }
 

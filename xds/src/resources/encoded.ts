@@ -2,6 +2,8 @@ import { contentHash } from '@isthmus/core';
 import protobuf from 'protobufjs';
 import { messageType } from '../protos/root.js';
 import { checkShape } from '../protos/shape.js';
+import { checkPgv, formatViolation } from '../validation/pgv.js';
+import { attributeError, originsByPath } from '../validation/provenance.js';
 import type { ClientKind, JsonObject, ResourceType, Validation } from './resource-type.js';
 
 /**
@@ -21,7 +23,13 @@ export interface EncodedResource {
   readonly warnings: readonly string[];
 }
 
-/** Checks the proto shape and the client rules, then encodes. */
+/**
+ * Checks, then encodes: the proto shape (no unknown fields or wrong kinds), the
+ * `validate.rules` (PGV) annotations of Envoy's protos — what Envoy itself refuses — and
+ * the client rules of the resource type (what real gRPC clients refuse beyond that).
+ * Errors inside a part built from a rule name that rule (`(from VirtualService/default/x
+ * spec.http[1])`), so a refused resource points at the config that produced it.
+ */
 export function encodeResource(
   type: ResourceType,
   name: string,
@@ -31,9 +39,13 @@ export function encodeResource(
 ): Validation<EncodedResource> {
   const message = messageType(type.messageType);
   const shapeErrors = checkShape(message, resource);
+  const pgvErrors = shapeErrors.length > 0 ? [] : checkPgv(message, resource).map(formatViolation);
   const checked = type.validate(resource, client);
-  const errors = [...shapeErrors, ...(checked.valid ? [] : checked.errors)];
-  if (errors.length > 0) return { valid: false, errors };
+  const errors = [...shapeErrors, ...pgvErrors, ...(checked.valid ? [] : checked.errors)];
+  if (errors.length > 0) {
+    const byPath = originsByPath(resource);
+    return { valid: false, errors: [...new Set(errors)].map((e) => attributeError(e, byPath)) };
+  }
   const bytes = message.encode(message.fromObject(resource)).finish();
   return {
     valid: true,

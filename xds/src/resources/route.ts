@@ -1,5 +1,5 @@
 import { arr, obj, validation, type JsonObject, type ResourceType } from './resource-type.js';
-import { ROUTE_TYPE_URL } from './type-urls.js';
+import { FAULT_TYPE_URL, ROUTE_TYPE_URL } from './type-urls.js';
 
 const PATH_SPECIFIERS = ['prefix', 'path', 'safe_regex'] as const;
 
@@ -39,9 +39,20 @@ function validateRoute(route: JsonObject, prefix: string, client: string): strin
       errors.push(`${prefix}.match.headers[${k}]: string_match is NACKed by C-core; use exact_match, prefix_match or safe_regex_match`);
     }
   });
+  if (client === 'envoy') errors.push(...validateEnvoyHeaderEdits(route, prefix));
+  else {
+    // grpc-js validates every typed_per_filter_config entry and NACKs the types it lacks.
+    for (const name of Object.keys(obj(route.typed_per_filter_config) ?? {})) {
+      const typeUrl = obj(obj(route.typed_per_filter_config)?.[name])?.['@type'];
+      if (typeUrl !== FAULT_TYPE_URL) errors.push(`${prefix}.typed_per_filter_config[${JSON.stringify(name)}]: ${String(typeUrl)} is not supported by gRPC clients (NACK)`);
+    }
+  }
   const action = obj(route.route);
   if (!action) {
-    errors.push(`${prefix}: only the route action is supported`);
+    // Envoy answers redirects and direct responses itself; grpc-js NACKs the whole route
+    // configuration for them, and C-core fails the calls that match.
+    if (client === 'envoy' && (obj(route.redirect) || obj(route.direct_response))) return errors;
+    errors.push(`${prefix}: only the route action is supported${client === 'envoy' ? ', or redirect / direct_response' : ' by gRPC clients'}`);
     return errors;
   }
   const weighted = obj(action.weighted_clusters);
@@ -57,6 +68,26 @@ function validateRoute(route: JsonObject, prefix: string, client: string): strin
   const retries = obj(action.retry_policy);
   if (retries && Number(obj(retries.num_retries)?.value ?? 1) < 1) {
     errors.push(`${prefix}.route.retry_policy.num_retries: must be at least 1 (send no retry_policy instead)`);
+  }
+  return errors;
+}
+
+/** Envoy refuses (at load, beyond PGV) to add or remove pseudo-headers and Host on a route. */
+function validateEnvoyHeaderEdits(route: JsonObject, prefix: string): string[] {
+  const errors: string[] = [];
+  const check = (key: unknown, where: string): void => {
+    const k = String(key ?? '').toLowerCase();
+    if (k.startsWith(':') || k === 'host') errors.push(`${where}: ${k} cannot be modified (Envoy: ":-prefixed or host headers may not be modified")`);
+  };
+  const targets: [JsonObject, string][] = [[route, prefix]];
+  arr(obj(obj(route.route)?.weighted_clusters)?.clusters).forEach((c, i) => targets.push([obj(c) ?? {}, `${prefix}.route.weighted_clusters.clusters[${i}]`]));
+  for (const [t, at] of targets) {
+    for (const field of ['request_headers_to_add', 'response_headers_to_add']) {
+      arr(t[field]).forEach((h, i) => check(obj(obj(h)?.header)?.key, `${at}.${field}[${i}]`));
+    }
+    for (const field of ['request_headers_to_remove', 'response_headers_to_remove']) {
+      arr(t[field]).forEach((h, i) => check(h, `${at}.${field}[${i}]`));
+    }
   }
   return errors;
 }

@@ -15,7 +15,7 @@ const LISTENER = `${GREETER}:50051`;
 describe('changedInputs', () => {
   it('everything on the first snapshot, nothing for equal content, only what differs otherwise', () => {
     const a = canarySnapshot().build();
-    expect(changedInputs(undefined, a)).toEqual(['services', 'endpoints', 'routes', 'destinations']);
+    expect(changedInputs(undefined, a)).toEqual(['services', 'endpoints', 'routes', 'destinations', 'sidecars']);
     expect(changedInputs(a, canarySnapshot().build())).toEqual([]);
     expect(changedInputs(a, canarySnapshot({ v1Port: 1 }).build())).toEqual(['endpoints']);
     expect(changedInputs(a, canarySnapshot({ split: [50, 50] }).build())).toEqual(['routes']);
@@ -62,7 +62,13 @@ describe('SnapshotCache', () => {
     expect(cache.resources(aProxy(), LISTENER_TYPE_URL, undefined)).toBeUndefined();
     cache.setSnapshot(canarySnapshot().build());
     expect(cache.resources(aProxy(), 'type.googleapis.com/x.Y', undefined)).toBeUndefined();
-    expect(cache.resources(aProxy({ generator: '' }), LISTENER_TYPE_URL, undefined)).toBeUndefined();
+  });
+
+  it('serves Envoy nodes (no GENERATOR) from the sidecar generators, the fallback', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    cache.setSnapshot(canarySnapshot().build());
+    const names = cache.resources(aProxy({ generator: '' }), LISTENER_TYPE_URL, undefined)?.map((r) => r.name);
+    expect(names).toEqual(['0.0.0.0_50051', 'virtualOutbound']);
   });
 
   it('looks generators up by <GENERATOR>/<typeUrl>, falling back to <typeUrl>', () => {

@@ -38,12 +38,14 @@ export class AdsTestClient {
   constructor(
     port: number,
     private readonly node: { id: string; metadata?: Record<string, unknown> } = { id: 'test-proxy', metadata: { GENERATOR: 'grpc' } },
+    /** ADS by default; a single-type method such as `/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters`. */
+    path = ADS_SOTW_PATH,
   ) {
     const requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     const responseType = messageType('envoy.service.discovery.v3.DiscoveryResponse');
     this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     this.call = this.client.makeBidiStreamRequest(
-      ADS_SOTW_PATH,
+      path,
       (req: object) => Buffer.from(requestType.encode(requestType.fromObject(req)).finish()),
       (buf: Buffer) =>
         responseType.toObject(responseType.decode(buf), { json: true, enums: String, longs: Number, arrays: true }) as DecodedResponse,

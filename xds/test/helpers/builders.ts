@@ -10,6 +10,7 @@ import {
   type Protocol,
   type RouteTable,
   type Service,
+  type SidecarScope,
   type Subset,
   type TrafficPolicy,
   type Workload,
@@ -106,13 +107,12 @@ type RouteInput = Partial<HttpRoute> & Pick<HttpRoute, 'destinations'>;
 /** A route table; matches default to `[]` (match all), headers to `{}`. */
 export function aRouteTable(host: string, routes: readonly RouteInput[]): RouteTable {
   const full: HttpRoute[] = routes.map((r, i) => ({
+    ...r,
     name: r.name ?? `vs#${i}`,
     matches: r.matches ?? [],
     destinations: r.destinations,
     origin: r.origin ?? 'VirtualService/default/test',
-    ...(r.timeoutMs !== undefined ? { timeoutMs: r.timeoutMs } : {}),
-    ...(r.retries ? { retries: r.retries } : {}),
-    ...(r.fault ? { fault: r.fault } : {}),
+    ...(r.path === undefined ? { path: `spec.http[${i}]` } : {}),
   }));
   const table = { host, routes: full, origins: ['VirtualService/default/test'] };
   return { ...table, version: hashOf(table) };
@@ -151,6 +151,7 @@ export class SnapshotBuilder {
   private workloads = new Map<string, Workload[]>();
   private routes = new Map<string, RouteTable>();
   private destinations = new Map<string, DestinationPolicy>();
+  private sidecars = new Map<string, SidecarScope>();
 
   withService(...services: Service[]): this {
     for (const s of services) this.services.set(s.hostname, s);
@@ -168,6 +169,11 @@ export class SnapshotBuilder {
     for (const p of policies) this.destinations.set(p.host, p);
     return this;
   }
+  /** Compiled Sidecars, in precedence order (oldest first): see compileSidecars. */
+  withSidecars(sidecars: ReadonlyMap<string, SidecarScope>): this {
+    for (const [k, v] of sidecars) this.sidecars.set(k, v);
+    return this;
+  }
   build(): MeshSnapshot {
     const services = new Map<string, MeshService>(
       [...this.services].map(([h, service]) => [h, { service, version: hashOf(service) }]),
@@ -180,6 +186,7 @@ export class SnapshotBuilder {
       endpoints: [...endpoints].map(([h, e]) => [h, e.version]),
       routes: [...this.routes].map(([h, r]) => [h, r.version]),
       destinations: [...this.destinations].map(([h, d]) => [h, d.version]),
+      sidecars: [...this.sidecars].map(([k, s]) => [k, s.version]),
     };
     return {
       version: hashOf(parts),
@@ -188,6 +195,7 @@ export class SnapshotBuilder {
       endpoints,
       routes: new Map(this.routes),
       destinations: new Map(this.destinations),
+      sidecars: new Map(this.sidecars),
       sources: [],
       issues: [],
       changes: {
@@ -236,11 +244,30 @@ export function canarySnapshot(opts: { v1Port?: number; v2Port?: number; address
 }
 
 /** A proxy as the server sees it after decoding a node. */
-export function aProxy(opts: { id?: string; generator?: string; namespace?: string; labels?: Record<string, string> } = {}): XdsProxy {
+export function aProxy(
+  opts: {
+    id?: string;
+    generator?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    /** node.user_agent_name / user_agent_version, e.g. GRPC_JS_AGENT. */
+    userAgent?: { name: string; version: string };
+    locality?: { region?: string; zone?: string; sub_zone?: string };
+  } = {},
+): XdsProxy {
   const metadata: Record<string, unknown> = {};
   if (opts.generator !== undefined) metadata.GENERATOR = opts.generator;
   else metadata.GENERATOR = 'grpc';
   if (opts.namespace) metadata.NAMESPACE = opts.namespace;
   if (opts.labels) metadata.LABELS = opts.labels;
-  return proxyFromNode({ id: opts.id ?? 'proxy-1', metadata: jsonToStruct(metadata) });
+  return proxyFromNode({
+    id: opts.id ?? 'proxy-1',
+    metadata: jsonToStruct(metadata),
+    ...(opts.userAgent ? { user_agent_name: opts.userAgent.name, user_agent_version: opts.userAgent.version } : {}),
+    ...(opts.locality ? { locality: opts.locality } : {}),
+  });
 }
+
+/** The user agents of the clients verified in shared/XDS-INTEROP.md. */
+export const GRPC_JS_AGENT = { name: 'gRPC Node Pure JS', version: '1.14.1' };
+export const C_CORE_151_AGENT = { name: 'gRPC C-core linux Python', version: 'C-core 29.0.0 Python 1.51.1' };

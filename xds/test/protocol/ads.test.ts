@@ -252,12 +252,21 @@ describe('ADS state-of-the-world protocol', () => {
     expect((await c.next()).resources).toHaveLength(3);
   });
 
-  it('serves no LDS to an Envoy node yet (no sidecar generator): empty answer, warning, no crash', async () => {
+  it('serves an Envoy node (no GENERATOR) the sidecar shapes: wildcard LDS/CDS, RDS by port', async () => {
     server.setSnapshot(canarySnapshot().build());
     const c = connect('envoy-1', { NAMESPACE: 'default' });
-    const r = await c.request(LDS, []);
-    expect(r.resources).toEqual([]);
-    expect(logger.at('warn').some((l) => l.obj.proxy === 'envoy-1' && l.obj.generator === 'sidecar')).toBe(true);
+    const lds = await c.request(LDS, []);
+    expect(lds.resources.map((r) => r.name)).toEqual(['0.0.0.0_50051', 'virtualOutbound']);
+    c.ack(lds, []);
+    const cds = await c.request(CDS, []);
+    expect(cds.resources.map((r) => r.name)).toEqual(['BlackHoleCluster', 'PassthroughCluster', ...[...CLUSTERS].sort()]);
+    c.ack(cds, []);
+    const rds = await c.request(RDS, ['50051']);
+    expect(rds.resources.map((r) => r.name)).toEqual(['50051']);
+    expect(rds.resources[0]!.virtual_hosts.map((v: any) => v.name)).toEqual([`${GREETER}:50051`, 'allow_any']);
+    c.ack(rds, ['50051']);
+    expect(await c.drainUntilBarrier()).toEqual([]);
+    expect(logger.at('error')).toEqual([]);
   });
 
   it('tracks connected proxies and push bytes in metrics', async () => {

@@ -1,4 +1,8 @@
-import type { MeshSnapshot, TrafficPolicy } from '@isthmus/core';
+import { effectiveTrafficPolicy as coreEffectiveTrafficPolicy, hashOf, type EffectiveTrafficPolicy, type MeshSnapshot } from '@isthmus/core';
+import { clusterPolicy, formatUnenforced, type ReportUnenforced } from '../../capabilities/adapt.js';
+import { profileFor, type ClientProfile } from '../../capabilities/profiles.js';
+import { withClusterPolicy } from '../../configurers/cluster-policy.js';
+import { withOrigin } from '../../validation/provenance.js';
 import { adsConfigSource } from '../../configurers/common.js';
 import { clusterType } from '../../resources/cluster.js';
 import type { EncodedResource } from '../../resources/encoded.js';
@@ -6,46 +10,69 @@ import type { JsonObject } from '../../resources/resource-type.js';
 import { CLUSTER_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { allClusters, clusterByName, type ClusterRef } from '../mesh.js';
+import { proxyScope } from '../scope.js';
 
-/** The clusters a proxy gets: those it named that exist, or all of them (wildcard). */
-export function clusterTargets(snapshot: MeshSnapshot, names: ReadonlySet<string> | undefined): ClusterRef[] {
-  if (!names) return allClusters(snapshot);
+/**
+ * The clusters a proxy gets: those it named that exist, or all of them (wildcard); only
+ * those `visible` to it (Sidecar egress hosts, exportTo) when given.
+ */
+export function clusterTargets(
+  snapshot: MeshSnapshot,
+  names: ReadonlySet<string> | undefined,
+  visible?: (host: string, port: number) => boolean,
+): ClusterRef[] {
+  const seen = (ref: ClusterRef) => !visible || visible(ref.host, ref.port.number);
+  if (!names) return allClusters(snapshot).filter(seen);
   const out: ClusterRef[] = [];
   for (const name of [...names].sort()) {
     const ref = clusterByName(snapshot, name);
-    if (ref) out.push(ref);
+    if (ref && seen(ref)) out.push(ref);
   }
   return out;
 }
 
-/** Subset settings replace the DestinationRule's top-level ones, section by section (Istio). */
-export function effectiveTrafficPolicy(ref: ClusterRef): TrafficPolicy {
-  const top = ref.policy?.trafficPolicy ?? {};
-  const sub = ref.subset?.trafficPolicy ?? {};
-  return { ...top, ...sub };
+/**
+ * The DestinationRule policy that applies to a cluster: top-level sections, replaced by
+ * port-level settings for its port, then by the subset's own (and its port-level) ones,
+ * section by section (Istio's merge; core's effectiveTrafficPolicy).
+ */
+export function effectiveTrafficPolicy(ref: ClusterRef): EffectiveTrafficPolicy {
+  return coreEffectiveTrafficPolicy(ref.policy, ref.port.number, ref.subset?.name);
 }
 
 /**
- * CDS for proxyless gRPC: EDS clusters fed over ADS, round robin (gRPC NACKs
- * LEAST_REQUEST; RANDOM and PASSTHROUGH have no gRPC equivalent). The one traffic-policy
- * field sent is connectionPool.maxRequests (a circuit breaker both clients enforce).
+ * CDS for proxyless gRPC: EDS clusters fed over ADS, with the DestinationRule policy the
+ * client can enforce (capabilities/): ROUND_ROBIN, or RING_HASH for consistent hashing
+ * (not for C-core ≤ 1.51, which crashes on it), max_requests circuit breaking, outlier
+ * detection as failure-percentage ejection. What a client cannot enforce is left out
+ * for it and reported; clusters are cached per client profile.
  */
 export const grpcClusterGenerator: Generator = {
   typeUrl: CLUSTER_TYPE_URL,
   resourceType: clusterType,
   client: 'grpc',
-  inputs: ['services', 'destinations'],
+  inputs: ['services', 'destinations', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
     const out: EncodedResource[] = [];
-    for (const ref of clusterTargets(ctx.snapshot, ctx.names)) {
-      const maxRequests = effectiveTrafficPolicy(ref).connectionPool?.maxRequests;
-      const res = ctx.memo.get(ref.name, `${maxRequests ?? '-'}`, () => edsCluster(ref.name, maxRequests));
+    const profile = profileFor(ctx.proxy, 'grpc');
+    for (const ref of clusterTargets(ctx.snapshot, ctx.names, proxyScope(ctx.snapshot, ctx.proxy).visible)) {
+      const eff = effectiveTrafficPolicy(ref);
+      const res = ctx.memo.get(ref.name, `${profile.id}|${hashOf(eff)}`, (warn) =>
+        grpcCluster(ref, eff, profile, (u) => warn(formatUnenforced(u, profile))),
+      );
       if (res) out.push(res);
     }
     return out;
   },
 };
 
+/** The cluster for a gRPC client of `profile`, tagged with the DestinationRule it came from. */
+export function grpcCluster(ref: ClusterRef, eff: EffectiveTrafficPolicy, profile: ClientProfile, report: ReportUnenforced): JsonObject {
+  const cluster = withClusterPolicy(edsCluster(ref.name), clusterPolicy(eff, profile, report), profile, { protocol: ref.port.protocol });
+  return ref.policy ? withOrigin(cluster, ref.policy.origin) : cluster;
+}
+
+/** A bare EDS cluster fed over ADS, round robin. */
 export function edsCluster(name: string, maxRequests?: number): JsonObject {
   const cluster: JsonObject = {
     name,

@@ -5,18 +5,28 @@ import { listenerType } from '../../resources/listener.js';
 import { LISTENER_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { byString, hostPortName, parseHostPort, routesForPort, servicePort } from '../mesh.js';
+import { proxyScope } from '../scope.js';
 
-/** `<host>:<port>` for every service port, or those among `names` that exist. */
-export function hostPortTargets(snapshot: MeshSnapshot, names: ReadonlySet<string> | undefined): { name: string; host: string; port: number }[] {
+/**
+ * `<host>:<port>` for every service port, or those among `names` that exist; only those
+ * `visible` to the proxy (Sidecar egress hosts, exportTo) when given.
+ */
+export function hostPortTargets(
+  snapshot: MeshSnapshot,
+  names: ReadonlySet<string> | undefined,
+  visible?: (host: string, port: number) => boolean,
+): { name: string; host: string; port: number }[] {
   const out: { name: string; host: string; port: number }[] = [];
   if (names) {
     for (const name of names) {
       const hp = parseHostPort(name);
-      if (hp && servicePort(snapshot, hp.host, hp.port)) out.push({ name, ...hp });
+      if (hp && servicePort(snapshot, hp.host, hp.port) && (!visible || visible(hp.host, hp.port))) out.push({ name, ...hp });
     }
   } else {
     for (const [host, { service }] of snapshot.services) {
-      for (const p of service.ports) out.push({ name: hostPortName(host, p.number), host, port: p.number });
+      for (const p of service.ports) {
+        if (!visible || visible(host, p.number)) out.push({ name: hostPortName(host, p.number), host, port: p.number });
+      }
     }
   }
   return out.sort(byString((t) => t.name));
@@ -36,13 +46,15 @@ export const grpcListenerGenerator: Generator = {
   typeUrl: LISTENER_TYPE_URL,
   resourceType: listenerType,
   client: 'grpc',
-  inputs: ['services', 'routes'],
+  inputs: ['services', 'routes', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
     const out: EncodedResource[] = [];
-    for (const { name, host, port } of hostPortTargets(ctx.snapshot, ctx.names)) {
+    const scope = proxyScope(ctx.snapshot, ctx.proxy);
+    for (const { name, host, port } of hostPortTargets(ctx.snapshot, ctx.names, scope.visible)) {
       const fault = listenerNeedsFault(ctx.snapshot, host, port);
       const res = ctx.memo.get(name, fault ? 'fault' : 'plain', () => {
-        const hcm = rdsConnectionManager(name);
+        // Envoy's protos require a stat_prefix (PGV min_len 1); gRPC clients ignore it.
+        const hcm = { ...rdsConnectionManager(name), stat_prefix: name };
         return apiListener(name, withRouterFilter(fault ? withFaultFilter(hcm) : hcm));
       });
       if (res) out.push(res);

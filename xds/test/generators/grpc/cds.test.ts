@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ResourceCache } from '../../../src/cache/resource-cache.js';
+import { recordingLogger } from '../../helpers/logger.js';
 import { grpcClusterGenerator } from '../../../src/generators/grpc/cds.js';
-import { aDestinationPolicy, aService, aSnapshot, canarySnapshot, GREETER } from '../../helpers/builders.js';
+import { aDestinationPolicy, aProxy, aService, aSnapshot, C_CORE_151_AGENT, canarySnapshot, GREETER, GRPC_JS_AGENT, versionSubsets } from '../../helpers/builders.js';
 import { generate } from '../../helpers/generate.js';
 
 const base = `outbound|50051||${GREETER}`;
@@ -52,5 +54,21 @@ describe('grpc CDS', () => {
     expect(limit(`outbound|50051|v1|${GREETER}`)).toBe(100);
     expect(limit(`outbound|50051|v2|${GREETER}`)).toBe(7);
     expect((byName.get(base) as any).circuit_breakers.thresholds[0].priority).toBe('DEFAULT');
+  });
+
+  it('per client kind: RING_HASH for grpc-js, ROUND_ROBIN (and a warning) for C-core 1.51; cached per profile', () => {
+    const snapshot = canarySnapshot()
+      .withDestinations(versionSubsets(GREETER, { loadBalancer: { consistentHash: { key: { header: 'x-user' }, algorithm: 'RING_HASH' } } }))
+      .build();
+    const logger = recordingLogger();
+    const cache = ResourceCache.forGenerator(grpcClusterGenerator, logger);
+    const js = generate(grpcClusterGenerator, snapshot, { cache, proxy: aProxy({ userAgent: GRPC_JS_AGENT }) });
+    const cCore = generate(grpcClusterGenerator, snapshot, { cache, proxy: aProxy({ id: 'py', userAgent: C_CORE_151_AGENT }) });
+    expect((js.byName.get(base) as any).lb_policy).toBe('RING_HASH');
+    expect((cCore.byName.get(base) as any).lb_policy).toBe('ROUND_ROBIN');
+    expect(cache.size).toBe(6);
+    expect(JSON.stringify(logger.at('warn'))).toContain(
+      'DestinationRule/default/test spec.trafficPolicy.loadBalancer.consistentHash: not enforced on proxyless gRPC (C-core ≤ 1.51): this client crashes on RING_HASH clusters',
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { grpcEndpointGenerator } from '../../../src/generators/grpc/eds.js';
-import { aService, aSnapshot, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../../helpers/builders.js';
+import { ResourceCache } from '../../../src/cache/resource-cache.js';
+import { aDestinationPolicy, aProxy, aService, aSnapshot, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../../helpers/builders.js';
+import { recordingLogger } from '../../helpers/logger.js';
 import { generate } from '../../helpers/generate.js';
 
 const base = `outbound|50051||${GREETER}`;
@@ -79,5 +81,25 @@ describe('grpc EDS', () => {
     const one = generate(grpcEndpointGenerator, aSnapshot().withService(aService(GREETER).build()).withWorkloads(...ws).build());
     const two = generate(grpcEndpointGenerator, aSnapshot().withService(aService(GREETER).build()).withWorkloads(...[...ws].reverse()).build());
     expect(one.resources[0]?.version).toBe(two.resources[0]?.version);
+  });
+
+  it('locality failover: priorities as each caller sees them (only with outlier detection); callers in one locality share the assignment', () => {
+    const snapshot = aSnapshot()
+      .withService(aService(GREETER).withPort('grpc', 50051).build())
+      .withWorkloads(
+        aWorkload(GREETER, 'w').at('10.0.0.1').inLocality({ region: 'west', zone: 'a' }).build(),
+        aWorkload(GREETER, 'e').at('10.0.0.2').inLocality({ region: 'east', zone: 'a' }).build(),
+      )
+      .withDestinations(aDestinationPolicy(GREETER, [], { outlierDetection: {}, loadBalancer: { localityLbSetting: { failover: [{ from: 'west', to: 'east' }] } } }))
+      .build();
+    const cache = ResourceCache.forGenerator(grpcEndpointGenerator, recordingLogger());
+    const order = (region: string, id = region) => {
+      const { byName } = generate(grpcEndpointGenerator, snapshot, { cache, proxy: aProxy({ id, locality: { region, zone: 'a' } }) });
+      return (byName.get(base) as any).endpoints.map((e: any) => `${e.priority ?? 0}:${e.locality.region}`);
+    };
+    expect(order('west')).toEqual(['0:west', '1:east']);
+    expect(order('east')).toEqual(['0:east', '1:west']);
+    expect(order('west', 'west-2')).toEqual(['0:west', '1:east']);
+    expect(cache.stats).toMatchObject({ builds: 2, hits: 1 });
   });
 });

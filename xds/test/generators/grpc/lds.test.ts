@@ -18,6 +18,7 @@ describe('grpc LDS', () => {
           '@type': HCM_TYPE_URL,
           rds: { config_source: { ads: {}, resource_api_version: 'V3' }, route_config_name: `${GREETER}:50051` },
           http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+          stat_prefix: `${GREETER}:50051`,
         },
       },
     });

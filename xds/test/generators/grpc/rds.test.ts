@@ -142,7 +142,7 @@ describe('grpc RDS', () => {
     expect(cache.stats).toMatchObject({ builds: 2, hits: 1 });
   });
 
-  it('timeout → max_stream_duration; retries; attempts 0 → no retry_policy', () => {
+  it('timeout → max_stream_duration; retries (no per-try timeout: gRPC has none); attempts 0 → no retry_policy', () => {
     const snapshot = canarySnapshot()
       .withRoutes(
         aRouteTable(GREETER, [
@@ -151,13 +151,15 @@ describe('grpc RDS', () => {
         ]),
       )
       .build();
-    const [a, b] = routesOf(generate(grpcRouteGenerator, snapshot).byName.get(NAME));
+    const { byName, logger } = generate(grpcRouteGenerator, snapshot);
+    const [a, b] = routesOf(byName.get(NAME));
     expect(a.route.max_stream_duration).toEqual({
       max_stream_duration: { seconds: 2, nanos: 500_000_000 },
       grpc_timeout_header_max: { seconds: 2, nanos: 500_000_000 },
     });
     expect(a.route.timeout).toBeUndefined();
-    expect(a.route.retry_policy).toEqual({ retry_on: 'unavailable', num_retries: { value: 3 }, per_try_timeout: { seconds: 0, nanos: 500_000_000 } });
+    expect(a.route.retry_policy).toEqual({ retry_on: 'unavailable', num_retries: { value: 3 } });
+    expect(JSON.stringify(logger.lines)).toContain('retries.perTryTimeout: not enforced on proxyless gRPC (unrecognised client): gRPC clients have no per-attempt timeout');
     expect(b.route.retry_policy).toBeUndefined();
     expect(b.route.max_stream_duration).toBeUndefined();
   });

@@ -1,0 +1,335 @@
+import { performance } from 'node:perf_hooks';
+import type * as grpc from '@grpc/grpc-js';
+import type { CallbackChain } from '../callbacks/callbacks.js';
+import type { XdsLogger } from '../logger.js';
+import { proxyFromNode } from '../proxy.js';
+import { RESOURCE_TYPES } from '../resources/index.js';
+import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
+import type { DeltaDiscoveryRequestObject } from './ads-service.js';
+import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
+import { encodeDeltaDiscoveryResponse, responseVersion } from './response.js';
+import { counter } from './sotw-server.js';
+import type { ResourceSource } from './source.js';
+import {
+  namesInError,
+  orderTypes,
+  proxyStatus,
+  typeStatus,
+  XdsStream,
+  type ProxyStatus,
+  type ResourceRecord,
+  type StreamBookkeeping,
+  type TypeStatus,
+} from './stream.js';
+
+export type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestObject, Buffer>;
+
+interface DeltaEntry {
+  state: TypeState;
+  resources: DeltaResources;
+  /** Source epoch when this type was last generated for the stream (0: never). */
+  evaluatedEpoch: number;
+  /** Answer even with nothing to send: the first request of a client that holds nothing. */
+  mustRespond: boolean;
+  /** When each refused version was refused (CSDS error_state.last_update_attempt). */
+  nackedAt: Map<string, Date>;
+}
+
+class DeltaStream extends XdsStream {
+  readonly types = new Map<string, DeltaEntry>();
+  constructor(
+    streamId: string,
+    readonly call: DeltaCall,
+    peer: string,
+    fixedType: string | undefined,
+  ) {
+    super(streamId, peer, 'delta', fixedType);
+  }
+}
+
+function view(req: DeltaDiscoveryRequestObject): DeltaRequestView {
+  const detail = req.error_detail;
+  return {
+    // protobufjs leaves empty repeated fields undefined.
+    subscribe: req.resource_names_subscribe ?? [],
+    unsubscribe: req.resource_names_unsubscribe ?? [],
+    nonce: req.response_nonce ?? '',
+    ...(detail ? { errorDetail: { code: detail.code ?? 0, message: detail.message ?? '' } } : {}),
+  };
+}
+
+/**
+ * Delta (incremental) protocol server: DeltaAggregatedResources and the single-type
+ * Delta* services. Per stream and type it keeps the subscription and ACK/NACK status
+ * (the same TypeState and rules as SotW, ack.ts) and what the client holds per resource
+ * (delta.ts), and sends only what differs: changed resources with their own versions,
+ * and `removed_resources` for names the client holds that are gone. A reconnecting
+ * client's `initial_resource_versions` count as held, so nothing it has is sent again.
+ */
+export class DeltaServer {
+  private readonly streams = new Map<string, DeltaStream>();
+
+  constructor(
+    private readonly source: ResourceSource,
+    private readonly callbacks: CallbackChain,
+    private readonly logger: XdsLogger,
+    private readonly controlPlaneId?: string,
+    private readonly nextStreamId: () => string = counter(),
+  ) {}
+
+  /** The grpc-js handler for DeltaAggregatedResources. */
+  readonly handle = (call: DeltaCall): void => this.open(call, undefined);
+
+  /** The handler of a single-type delta service (DeltaClusters, ...). */
+  handlerFor(typeUrl: string | undefined): (call: DeltaCall) => void {
+    return (call) => this.open(call, typeUrl);
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  private open(call: DeltaCall, fixedType: string | undefined): void {
+    const stream = new DeltaStream(this.nextStreamId(), call, call.getPeer(), fixedType);
+    this.streams.set(stream.streamId, stream);
+    this.callbacks.emit('onStreamOpen', stream);
+    call.on('data', (req: DeltaDiscoveryRequestObject) => {
+      try {
+        this.onRequest(stream, req);
+      } catch (err) {
+        this.logger.error({ proxy: stream.proxy?.id, err: String(err) }, 'delta xDS request handling failed');
+      }
+    });
+    call.on('end', () => {
+      this.close(stream);
+      call.end();
+    });
+    call.on('cancelled', () => this.close(stream));
+    call.on('error', (err: Error) => {
+      this.logger.debug({ proxy: stream.proxy?.id, err: err.message }, 'delta xDS stream error');
+      this.close(stream);
+    });
+    call.on('close', () => this.close(stream));
+  }
+
+  /** Sends what a new snapshot changed to every stream, per stream in the order CDS, EDS, LDS, RDS. */
+  pushAll(startedAt = performance.now()): void {
+    for (const stream of this.streams.values()) {
+      const proxy = stream.proxy;
+      if (!proxy) continue;
+      let pushed = false;
+      for (const typeUrl of orderTypes(stream.types.keys())) {
+        const entry = stream.types.get(typeUrl);
+        if (!entry || !this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch)) continue;
+        if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
+      }
+      if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
+    }
+  }
+
+  closeAll(): void {
+    for (const stream of [...this.streams.values()]) {
+      this.close(stream);
+      try {
+        stream.call.end();
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  status(): ProxyStatus[] {
+    return [...this.streams.values()]
+      .filter((s) => s.proxy)
+      .map((s) => {
+        const types: Record<string, TypeStatus> = {};
+        for (const [typeUrl, { state }] of s.types) types[typeUrl] = typeStatus(typeUrl, state);
+        return proxyStatus(s, s.proxy!, types);
+      });
+  }
+
+  bookkeeping(): StreamBookkeeping[] {
+    return [...this.streams.values()]
+      .filter((s) => s.proxy)
+      .map((s) => ({
+        streamId: s.streamId,
+        protocol: 'delta' as const,
+        proxy: s.proxy!,
+        connectedAt: s.connectedAt,
+        types: orderTypes(s.types.keys()).map((typeUrl) => {
+          const e = s.types.get(typeUrl)!;
+          const r = e.resources;
+          const names = new Set([...e.state.names, ...r.client.keys(), ...r.acked.keys(), ...r.nacked.keys()]);
+          const resources: ResourceRecord[] = [...names].sort().map((name) => {
+            const sentVersion = r.client.get(name);
+            const ackedVersion = r.acked.get(name);
+            const n = r.nacked.get(name);
+            return {
+              name,
+              ...(sentVersion !== undefined ? { sentVersion } : {}),
+              ...(ackedVersion !== undefined ? { ackedVersion } : {}),
+              ...(n ? { nacked: { version: n.version, error: n.error, at: e.nackedAt.get(name) ?? s.connectedAt } } : {}),
+            };
+          });
+          return { typeUrl, state: e.state, resources };
+        }),
+      }));
+  }
+
+  private onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {
+    if (stream.closed) return;
+    if (!stream.proxy) {
+      stream.proxy = proxyFromNode(req.node);
+      this.logger.info(
+        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent, protocol: 'delta' },
+        'xDS stream opened',
+      );
+    }
+    const proxy = stream.proxy;
+    const typeUrl = req.type_url || stream.fixedType || '';
+    if (!typeUrl) {
+      this.logger.warn({ proxy: proxy.id }, 'delta xDS request without type_url ignored');
+      return;
+    }
+    if (stream.fixedType && typeUrl !== stream.fixedType) {
+      this.logger.warn({ proxy: proxy.id, type: typeUrl, serves: stream.fixedType }, 'delta xDS request for another type on a single-type stream ignored');
+      return;
+    }
+    const request = view(req);
+    const prev = stream.types.get(typeUrl);
+    const { kind, state } = onDeltaRequest(prev?.state, request);
+    this.callbacks.emit('onRequest', stream, typeUrl, kind);
+    let entry: DeltaEntry;
+    if (!prev) {
+      const initial = req.initial_resource_versions ?? {};
+      entry = {
+        state,
+        resources: initialResources(initial),
+        evaluatedEpoch: 0,
+        mustRespond: Object.keys(initial).length === 0,
+        nackedAt: new Map(),
+      };
+      stream.types.set(typeUrl, entry);
+    } else {
+      entry = prev;
+      entry.state = state;
+      // Names the client no longer subscribes to (and no wildcard covers) are dropped on its side.
+      const dropped = [...entry.resources.client.keys(), ...entry.resources.nacked.keys(), ...entry.resources.toldMissing].filter(
+        (n) => !state.wildcard && !state.names.has(n),
+      );
+      entry.resources = forget(entry.resources, dropped);
+    }
+    let resend = false;
+    if (request.nonce !== '') {
+      if (request.errorDetail && (request.errorDetail.code !== 0 || request.errorDetail.message !== '')) {
+        resend = this.onNack(stream, typeUrl, entry, request.nonce, request.errorDetail, kind === 'NACK');
+      } else {
+        entry.resources = onDeltaAck(entry.resources, request.nonce);
+      }
+    }
+    if (!this.source.ready()) return;
+    const subscriptionChanged = request.subscribe.length > 0 || request.unsubscribe.length > 0;
+    if (!prev || subscriptionChanged || resend || entry.mustRespond || this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch)) {
+      this.respond(stream, typeUrl, entry, 'request');
+    }
+  }
+
+  private onNack(
+    stream: DeltaStream,
+    typeUrl: string,
+    entry: DeltaEntry,
+    nonce: string,
+    errorDetail: { code: number; message: string },
+    latest: boolean,
+  ): boolean {
+    const proxy = stream.proxy!;
+    const record = entry.resources.inflight.find((i) => i.nonce === nonce);
+    if (!record) {
+      this.logger.debug({ proxy: proxy.id, type: typeUrl, nonce }, 'delta NACK for an unknown nonce ignored');
+      return false;
+    }
+    const refused = new Set(namesInError(errorDetail.message, record.sent.keys()));
+    // Every resource of the response goes back to what the client had; only the ones the
+    // error names are remembered as refused (the others are sent again).
+    let next = onDeltaNack(entry.resources, nonce, errorDetail.message);
+    const nacked = new Map(next.nacked);
+    for (const name of record.sent.keys()) if (!refused.has(name)) nacked.delete(name);
+    next = { ...next, nacked };
+    const at = new Date();
+    for (const name of refused) entry.nackedAt.set(name, at);
+    entry.resources = next;
+    this.logger.warn(
+      { proxy: proxy.id, type: typeUrl, nonce, resources: [...refused], errorDetail, protocol: 'delta' },
+      'xDS NACK: the proxy rejected a response',
+    );
+    this.callbacks.emit('onNack', {
+      stream,
+      proxyId: proxy.id,
+      typeUrl,
+      nonce,
+      ...(latest && entry.state.nackedVersion !== undefined ? { rejectedVersion: entry.state.nackedVersion } : {}),
+      ...(entry.state.ackedVersion !== undefined ? { acceptedVersion: entry.state.ackedVersion } : {}),
+      errorDetail,
+    });
+    // The resources of that response the error does not name go out again at once.
+    return [...record.sent.keys()].some((n) => !refused.has(n)) || record.removed.length > 0;
+  }
+
+  /** Generates, diffs and sends one type to one stream; true when something was sent. */
+  private respond(stream: DeltaStream, typeUrl: string, entry: DeltaEntry, trigger: 'request' | 'push'): boolean {
+    const proxy = stream.proxy!;
+    const { state } = entry;
+    const resources = this.source.resources(proxy, typeUrl, state.wildcard ? undefined : state.names);
+    entry.evaluatedEpoch = this.source.epoch;
+    if (!resources && !stream.warned.has(typeUrl)) {
+      stream.warned.add(typeUrl);
+      this.logger.warn(
+        { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
+        'no generator for this type and proxy: answering with no resources',
+      );
+    }
+    const list = resources ?? [];
+    const { send, remove } = deltaDiff(entry.resources, list, state);
+    const version = responseVersion(list);
+    if (send.length === 0 && remove.length === 0 && !entry.mustRespond) {
+      if (state.sentVersion === undefined && state.status === 'REQUESTED') {
+        // A reconnecting client already holds everything: as good as sent and ACKed.
+        entry.state = { ...state, status: 'ACKED', sentVersion: version, ackedVersion: version };
+      }
+      return false;
+    }
+    const nonce = stream.nextNonce();
+    const body = encodeDeltaDiscoveryResponse({
+      systemVersionInfo: version,
+      typeUrl,
+      nonce,
+      resources: send,
+      removed: remove,
+      ...(this.controlPlaneId ? { controlPlaneId: this.controlPlaneId } : {}),
+    });
+    try {
+      stream.call.write(body);
+    } catch (err) {
+      this.logger.debug({ proxy: proxy.id, err: String(err) }, 'delta xDS write failed');
+      this.close(stream);
+      return false;
+    }
+    entry.mustRespond = false;
+    entry.resources = onDeltaSent(entry.resources, nonce, send, remove);
+    entry.state = onSent(state, version, nonce);
+    this.callbacks.emit('onResponse', { stream, typeUrl, version, nonce, resources: send.length, bytes: body.length, trigger });
+    this.logger.debug(
+      { proxy: proxy.id, type: typeUrl, version, nonce, resources: send.length, removed: remove.length, trigger, protocol: 'delta' },
+      'delta xDS response sent',
+    );
+    return true;
+  }
+
+  private close(stream: DeltaStream): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    this.streams.delete(stream.streamId);
+    this.callbacks.emit('onStreamClosed', stream);
+    this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer, protocol: 'delta' }, 'xDS stream closed');
+  }
+}
