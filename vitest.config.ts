@@ -13,6 +13,8 @@ export default defineConfig({
       '@isthmus/xds': src('./xds/src/index.ts'),
       '@isthmus/adapter-static': src('./adapters/static/src/index.ts'),
       '@isthmus/adapter-consul': src('./adapters/consul/src/index.ts'),
+      '@isthmus/adapter-nomad': src('./adapters/nomad/src/index.ts'),
+      '@isthmus/plugin-nats': src('./plugins/nats/src/index.ts'),
       '@isthmus/cli': src('./cli/src/index.ts'),
     },
   },

@@ -34,6 +34,14 @@ export interface RuntimeOptions {
   readonly modules?: readonly ContainerModule[];
   /** Identifies this control plane in proxy status (defaults to host:port). */
   readonly serverId?: string;
+  /** Roles' additions (readiness gates, publishers), started before sources and the engine. */
+  readonly extensions?: readonly RuntimeExtension[];
+}
+
+/** What a role adds to a runtime, e.g. the xDS role over NATS (cli/src/commands/federation.ts). */
+export interface RuntimeExtension {
+  start(ctx: { readonly container: Container; readonly engine: MeshEngine; readonly xds: XdsServer }): void | Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -73,6 +81,10 @@ export class MeshRuntime {
 
     this.xds = this.container.get<XdsServer>(XdsServerToken);
     this.engine.onSnapshot((s) => this.xds.setSnapshot(s));
+    for (const extension of o.extensions ?? []) {
+      await extension.start({ container: this.container, engine: this.engine, xds: this.xds });
+      this.stoppables.push(extension);
+    }
 
     const adminEndpoints = [
       ...builtinAdminEndpoints({
@@ -81,6 +93,7 @@ export class MeshRuntime {
         configIssues: () => this.configIssues(),
         xdsStatus: () => this.xds.status(),
         serving: () => this.serving,
+        xdsCapabilities: () => ({ ...this.xds.capabilityWarnings(), refused: this.xds.refusedResources() }),
       }),
       ...contributionsOf<AdminEndpoint>(this.container, AdminEndpoint).getContributions(),
     ];

@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '@isthmus/core';
+import { consulModule, consulOptionsFromFlags, type ConsulFlags } from '@isthmus/adapter-consul';
+import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/adapter-nomad';
 import { loadPlugin } from '../plugins.js';
 import { MeshRuntime } from '../runtime.js';
+import { serveOverNats, type ServeOverNatsFlags } from './serve-nats.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
@@ -30,24 +33,61 @@ export function serveCommand(): Command {
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info')
+    .option('--consul <url>', 'read services from Consul at <url> (http://127.0.0.1:8500, https://...:8501)')
+    .option('--consul-token <token>', 'Consul ACL token (env CONSUL_HTTP_TOKEN)')
+    .option('--consul-token-file <path>', 'file with the Consul ACL token, re-read after a 403 (env CONSUL_HTTP_TOKEN_FILE)')
+    .option('--consul-dc <dc>', 'Consul datacenter, one source each (repeatable or comma list; default: the agent\'s)', collect, [])
+    .option('--consul-namespace <ns>', 'Consul Enterprise namespace (env CONSUL_NAMESPACE)')
+    .option('--consul-partition <name>', 'Consul Enterprise admin partition (env CONSUL_PARTITION)')
+    .option('--consul-ca-file <path>', 'CA bundle that signs Consul\'s certificate (env CONSUL_CACERT)')
+    .option('--consul-cert-file <path>', 'client certificate for Consul (env CONSUL_CLIENT_CERT)')
+    .option('--consul-key-file <path>', 'client key for Consul (env CONSUL_CLIENT_KEY)')
+    .option('--consul-tls-server-name <name>', 'name to verify in Consul\'s certificate (env CONSUL_TLS_SERVER_NAME)')
+    .option('--consul-tls-skip-verify', 'do not verify Consul\'s certificate (development only)')
+    .option('--consul-domain <domain>', 'mesh hostnames <service>.<domain> (default service.consul), or a template with {service} {namespace} {partition} {dc}')
+    .option('--consul-service <name>', 'watch only these Consul services (repeatable or comma list; * globs)', collect, [])
+    .option('--consul-tag <tag>', 'watch only Consul services with one of these tags (repeatable or comma list)', collect, [])
+    .option('--consul-connect <mode>', 'Consul Connect sidecars: ignore (default) or sidecar (route through them)')
+    .option('--consul-kv-prefix <prefix>', 'also read Istio config (YAML/JSON) from the Consul KV keys under <prefix>')
+    .option('--nomad <url>', 'read Nomad native services (provider = "nomad") from the Nomad agent at <url> (http://127.0.0.1:4646)')
+    .option('--nomad-token <token>', 'Nomad ACL token, needs namespace:read-job (env NOMAD_TOKEN)')
+    .option('--nomad-token-file <path>', 'file with the Nomad ACL token, re-read after a 403')
+    .option('--nomad-namespace <ns>', 'Nomad namespaces to read: one, several (repeatable or comma list) or * (env NOMAD_NAMESPACE; default default)', collect, [])
+    .option('--nomad-region <region>', 'Nomad region, one source each (repeatable or comma list; env NOMAD_REGION; default: the agent\'s)', collect, [])
+    .option('--nomad-domain <domain>', 'mesh hostnames <service>.<domain> (default service.nomad), or a template with {service} {namespace} {region}')
+    .option('--nomad-health <mode>', 'checks (default: allocation check results) or placed (every registration is healthy)')
+    .option('--nomad-service <name>', 'watch only these Nomad services (repeatable or comma list; * globs)', collect, [])
+    .option('--nomad-tag <tag>', 'watch only Nomad services with one of these tags (repeatable or comma list)', collect, [])
+    .option('--nomad-ca-file <path>', 'CA bundle that signs Nomad\'s certificate (env NOMAD_CACERT)')
+    .option('--nomad-cert-file <path>', 'client certificate for Nomad (env NOMAD_CLIENT_CERT)')
+    .option('--nomad-key-file <path>', 'client key for Nomad (env NOMAD_CLIENT_KEY)')
+    .option('--nomad-tls-server-name <name>', 'name to verify in Nomad\'s certificate, e.g. server.global.nomad (env NOMAD_TLS_SERVER_NAME)')
+    .option('--nomad-tls-skip-verify', 'do not verify Nomad\'s certificate (development only; env NOMAD_SKIP_VERIFY)')
     .addHelpText(
       'after',
       `
 Examples:
   isthmus serve --static examples/canary/
   isthmus serve --static mesh.yaml --xds-port 15010 --http-port 15014
-  isthmus serve --static rules/ --plugin @acme/isthmus-plugin-eureka`,
+  isthmus serve --static rules/ --plugin @acme/isthmus-plugin-eureka
+  isthmus serve --consul http://127.0.0.1:8500 --consul-dc dc1,dc2 --static rules/
+  isthmus serve --nomad http://127.0.0.1:4646 --nomad-namespace '*' --static rules/
+  isthmus serve --consul http://127.0.0.1:8500 --consul-domain mesh.internal --nomad http://127.0.0.1:4646 --nomad-domain mesh.internal`,
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
       debounceMs: number; maxDelayMs: number; logLevel: string;
-    }) => {
+    } & Partial<ConsulFlags> & Partial<NomadFlags>) => {
       const logger = createLogger(opts.logLevel);
-      if (opts.static.length === 0 && opts.plugin.length === 0) {
-        logger.warn({}, 'no --static path and no --plugin: serving an empty mesh');
+      if (opts.static.length === 0 && opts.plugin.length === 0 && !opts.consul && !opts.nomad) {
+        logger.warn({}, 'no --static path, no --consul, no --nomad and no --plugin: serving an empty mesh');
       }
+      const consul = opts.consul ? [consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul }))] : [];
+      const nomad = opts.nomad ? [nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad }))] : [];
       const plugins = [];
       for (const name of opts.plugin) plugins.push(await loadPlugin(name, logger));
+      // --nats and its flags are added in main.ts (withFederationOptions): both roles over NATS.
+      if ((opts as { nats?: string }).nats) return serveOverNats(opts as unknown as ServeOverNatsFlags, [...consul, ...nomad, ...plugins.map((p) => p.module)]);
       const runtime = new MeshRuntime({
         staticPaths: opts.static,
         address: opts.address,
@@ -56,7 +96,7 @@ Examples:
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
         logLevel: opts.logLevel,
-        modules: plugins.map((p) => p.module),
+        modules: [...consul, ...nomad, ...plugins.map((p) => p.module)],
       });
       let stopping = false;
       const shutdown = (signal: string) => {
