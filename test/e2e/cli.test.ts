@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli, startServe, waitFor } from '../support/process.js';
@@ -93,6 +93,26 @@ describe('isthmus CLI', () => {
       expect(await serve.getText('/debug/hello')).toBe('hello from a plugin\n');
     } finally {
       await serve.stop();
+    }
+  });
+
+  it('reads serve options from --config and names an unknown key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'isthmus-config-'));
+    try {
+      await writeFile(join(dir, 'isthmus.yaml'), `static:\n  - ${join(ROOT, 'examples/canary')}\ndebounce-ms: 20\nlogLevel: warn\n`);
+      const serve = await startServe(['--config', join(dir, 'isthmus.yaml')]);
+      try {
+        const registry = await serve.getJson('/debug/registryz');
+        expect(registry.services.map((s: any) => s.hostname)).toEqual(['greeter.default.svc.cluster.local']);
+      } finally {
+        await serve.stop();
+      }
+      await writeFile(join(dir, 'bad.yaml'), 'consul-tokn: x\n');
+      const r = await runCli(['serve', '--config', join(dir, 'bad.yaml')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${join(dir, 'bad.yaml')}: consul-tokn: unknown option for \`isthmus serve\``);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -4,6 +4,7 @@ import { consulModule, consulOptionsFromFlags, type ConsulFlags } from '@isthmus
 import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/adapter-nomad';
 import { loadPlugin } from '../plugins.js';
 import { MeshRuntime } from '../runtime.js';
+import { withConfigFile } from '../config-file.js';
 import { serveOverNats, type ServeOverNatsFlags } from './serve-nats.js';
 
 export function parsePort(value: string): number {
@@ -23,7 +24,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  return withConfigFile(new Command('serve'))
     .description('Run the control plane: sources, rules engine, xDS server and admin HTTP in one process')
     .option('--static <path>', 'YAML/JSON file or directory of services and rules (repeatable)', collect, [])
     .option('--xds-port <port>', 'gRPC xDS (ADS) port', parsePort, 15010)
@@ -72,7 +73,8 @@ Examples:
   isthmus serve --static rules/ --plugin @acme/isthmus-plugin-eureka
   isthmus serve --consul http://127.0.0.1:8500 --consul-dc dc1,dc2 --static rules/
   isthmus serve --nomad http://127.0.0.1:4646 --nomad-namespace '*' --static rules/
-  isthmus serve --consul http://127.0.0.1:8500 --consul-domain mesh.internal --nomad http://127.0.0.1:4646 --nomad-domain mesh.internal`,
+  isthmus serve --consul http://127.0.0.1:8500 --consul-domain mesh.internal --nomad http://127.0.0.1:4646 --nomad-domain mesh.internal
+  isthmus serve --config isthmus.yaml      # e.g. {consul: http://127.0.0.1:8500, consul-dc: [dc1, dc2], static: [rules/]}`,
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
