@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 /**
  * `--config <file>`: every long option of a command can also be given in a YAML or JSON
  * file, keyed by its flag name (`consul-token`) or its camelCase form (`consulToken`).
- * Flags on the command line and environment variables win over the file; lists
+ * Flags on the command line win over the file (and the file over environment fallbacks); lists
  * (repeatable flags) take a YAML list or a comma string. Unknown keys are errors naming
  * the file and the key, so a typo never silently does nothing.
  */
