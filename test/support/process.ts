@@ -91,7 +91,10 @@ export async function startServe(args: readonly string[], opts: { cwd?: string; 
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
+      // serve exits by itself within its 10 s stop deadline; SIGKILL only if it is wedged.
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       await new Promise((r) => proc.once('exit', r));
+      clearTimeout(killer);
     },
   };
   if (opts.waitReady ?? true) {

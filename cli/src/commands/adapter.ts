@@ -8,6 +8,7 @@ import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/ad
 import type { ContainerModule } from 'inversify';
 import { AdminServer, sendJson } from '../admin/admin-server.js';
 import { loadPlugin } from '../plugins.js';
+import { runUntilSignal } from '../process-lifecycle.js';
 import { AdapterRole } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
 import { parsePort, serveCommand } from './serve.js';
@@ -131,28 +132,3 @@ export function adapterAdminEndpoints(role: AdapterRole, bus: NatsBus, metrics: 
   ];
 }
 
-/** Runs `start`, then waits for SIGINT/SIGTERM and runs `stop`; exits 1 if start fails. */
-export async function runUntilSignal(logger: Logger, start: () => Promise<void>, stop: () => Promise<void>): Promise<void> {
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  try {
-    await start();
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'failed to start');
-    await stop().catch(() => undefined);
-    process.exit(1);
-  }
-}

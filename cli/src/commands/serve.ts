@@ -5,6 +5,7 @@ import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/ad
 import { loadPlugin } from '../plugins.js';
 import { MeshRuntime } from '../runtime.js';
 import { withConfigFile } from '../config-file.js';
+import { runUntilSignal } from '../process-lifecycle.js';
 import { serveOverNats, type ServeOverNatsFlags } from './serve-nats.js';
 
 export function parsePort(value: string): number {
@@ -100,27 +101,6 @@ Examples:
         logLevel: opts.logLevel,
         modules: [...consul, ...nomad, ...plugins.map((p) => p.module)],
       });
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        runtime.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, 'error during shutdown');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      try {
-        await runtime.start();
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'failed to start');
-        await runtime.stop().catch(() => undefined);
-        process.exit(1);
-      }
+      await runUntilSignal(logger, () => runtime.start(), () => runtime.stop());
     });
 }

@@ -4,7 +4,7 @@ import { createLogger } from '@isthmus/core';
 import { natsModule } from '@isthmus/plugin-nats';
 import { loadPlugin } from '../plugins.js';
 import { MeshRuntime } from '../runtime.js';
-import { runUntilSignal } from './adapter.js';
+import { runUntilSignal } from '../process-lifecycle.js';
 import { XdsRoleExtension } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
 import { parsePort } from './serve.js';
