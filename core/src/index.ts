@@ -43,3 +43,8 @@ export * from './snapshot/engine.js';
 export * from './core-module.js';
 export * from './platform/token-bucket.js';
 export * from './platform/blocking-query.js';
+export * from './platform/http-client.js';
+export * from './platform/naming.js';
+export * from './platform/mapping.js';
+export * from './platform/flags.js';
+export * from './platform/stale-tracker.js';

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { Logger, PlatformAdapter, RegistryShard, RegistrySink, ServicePort } from '@isthmus/core';
+import { PlatformStaleTracker, type Logger, type PlatformAdapter, type RegistryShard, type RegistrySink, type ServicePort } from '@isthmus/core';
 import { BlockingWatch } from './blocking-watch.js';
 import { ConsulClient, ConsulRequestError, type ConsulResponse } from './consul-client.js';
 import { decodeCatalogServices, decodeHealthEntries, type CatalogServices, type HealthEntry } from './consul-types.js';
@@ -60,10 +60,7 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
   private catalog: BlockingWatch<CatalogServices> | undefined;
   private catalogRead = false;
   private readonly services = new Map<string, ServiceState>();
-  /** watch key → latest error, for the watches failing now. */
-  private readonly failing = new Map<string, string>();
-  private staleReported = false;
-  private lastStaleReport = 0;
+  private readonly stale: PlatformStaleTracker;
   private publishTimer: NodeJS.Timeout | undefined;
   private synced = false;
   private readonly logged = new Set<string>();
@@ -79,6 +76,17 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
     this.shared = new TokenBucket(this.tuning.globalRate);
     this.metrics = ConsulMetrics.for(deps.metrics);
     this.logger = deps.logger;
+    this.stale = new PlatformStaleTracker({
+      product: 'Consul',
+      source: this.source,
+      reportIntervalMs: this.tuning.staleReportIntervalMs,
+      logger: this.logger,
+      isSynced: () => this.synced,
+      message: (latest) => this.staleMessage(latest),
+      setStaleGauge: (value) => this.metrics.stale.set({ source: this.source }, value),
+      markStale: (message) => this.sink?.markStale(message),
+      onRecovered: () => this.schedulePublish(),
+    });
     this.include = options.services && options.services.length > 0 ? options.services.map(glob) : undefined;
     this.exclude = (options.excludeServices ?? ['consul']).map(glob);
     this.tags = options.tags && options.tags.length > 0 ? new Set(options.tags) : undefined;
@@ -147,14 +155,14 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
       // Gone from the catalog: stop its watches, so deleted services cost nothing.
       this.services.delete(name);
       for (const w of st.watches) void w.stop();
-      for (const key of [...this.failing.keys()]) if (key.endsWith(`:${name}`)) this.failing.delete(key);
+      for (const key of [...this.stale.failing.keys()]) if (key.endsWith(`:${name}`)) this.stale.failing.delete(key);
       this.logger?.info({ source: this.source, service: name }, `Consul service ${name} is gone`);
     }
     for (const name of wanted) if (!this.services.has(name)) this.watchService(name);
     this.metrics.watchedServices.set({ source: this.source }, this.services.size);
     this.catalogRead = true;
     this.schedulePublish();
-    if (this.failing.size === 0) this.clearStale();
+    if (this.stale.failing.size === 0) this.stale.clear();
   }
 
   private watchService(name: string): void {
@@ -221,12 +229,12 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
       onError: (err: ConsulRequestError, consecutive: number) => {
         if (this.stopped) return;
         this.metrics.requests.inc({ source: this.source, endpoint, outcome: err.status ? String(err.status) : err.kind });
-        this.onWatchError(key, err, consecutive);
+        this.stale.onError(key, err.message, consecutive);
       },
       onRecovered: () => {
         if (this.stopped) return;
-        this.failing.delete(key);
-        if (this.failing.size === 0) this.clearStale();
+        this.stale.failing.delete(key);
+        if (this.stale.failing.size === 0) this.stale.clear();
       },
       onIndexReset: (from: number, to: number) => {
         if (this.stopped) return;
@@ -240,44 +248,9 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
     };
   }
 
-  private onWatchError(key: string, err: ConsulRequestError, consecutive: number): void {
-    const wasHealthy = this.failing.size === 0;
-    this.failing.set(key, err.message);
-    const context = { source: this.source, watch: key, attempt: consecutive, error: err.message };
-    if (wasHealthy) {
-      this.logger?.warn(
-        context,
-        this.synced
-          ? `Consul read failed: ${err.message}; serving the last good state and retrying with backoff`
-          : `Consul read failed: ${err.message}; retrying with backoff (not ready until Consul has been read once)`,
-      );
-    } else {
-      this.logger?.debug(context, 'Consul read failed');
-    }
-    this.reportStale(err.message);
-  }
-
-  private reportStale(latest: string): void {
-    const now = performance.now();
-    if (this.staleReported && now - this.lastStaleReport < this.tuning.staleReportIntervalMs) return;
-    this.staleReported = true;
-    this.lastStaleReport = now;
-    this.metrics.stale.set({ source: this.source }, 1);
-    this.sink?.markStale(this.staleMessage(latest));
-  }
-
   private staleMessage(latest: string): string {
     const total = 1 + [...this.services.values()].reduce((n, s) => n + s.watches.length, 0);
-    return `Consul ${this.client.address}: ${this.failing.size} of ${total} watches failing: ${latest}`;
-  }
-
-  private clearStale(): void {
-    if (!this.staleReported) return;
-    this.staleReported = false;
-    this.metrics.stale.set({ source: this.source }, 0);
-    this.logger?.info({ source: this.source }, 'Consul reads succeed again');
-    // `replace` is what clears the stale mark, even when nothing changed.
-    this.schedulePublish();
+    return `Consul ${this.client.address}: ${this.stale.failing.size} of ${total} watches failing: ${latest}`;
   }
 
   // ---- publishing ----------------------------------------------------------------------
@@ -311,9 +284,9 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
         `Consul synced: ${shard.services.length} services, ${shard.workloads.length} instances`,
       );
     }
-    if (this.failing.size > 0) {
+    if (this.stale.failing.size > 0) {
       // Other watches are still failing: keep the source marked stale after this update.
-      this.sink.markStale(this.staleMessage([...this.failing.values()].at(-1)!));
+      this.sink.markStale(this.staleMessage([...this.stale.failing.values()].at(-1)!));
     }
   }
 

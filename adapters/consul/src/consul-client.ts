@@ -1,8 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createGunzip } from 'node:zlib';
+import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import {
+  createPlatformAgent,
+  describeNetworkError,
+  parseIndexHeader,
+  parsePlatformAddress,
+  readResponseBody,
+  readTokenFileSync,
+  retryAfterHeader,
+} from '@isthmus/core';
 import type { ConsulConnectionOptions } from './options.js';
 
 /**
@@ -43,8 +50,6 @@ export interface GetOptions {
   readonly timeoutMs: number;
 }
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
-
 /**
  * Typed HTTP access to Consul on node:http(s): ACL token, datacenter, namespace and
  * partition on every request, TLS with a CA / client certificate, a hard timeout and
@@ -61,26 +66,14 @@ export class ConsulClient {
   ) {
     this.baseUrl = parseAddress(options.address);
     this.token = options.token;
-    if (options.tokenFile) this.token = readTokenFileSync(options.tokenFile);
+    if (options.tokenFile) this.token = readTokenFileSync(options.tokenFile, 'consul');
     this.scope = {
       ...(options.datacenter ? { dc: options.datacenter } : {}),
       ...(options.namespace ? { ns: options.namespace } : {}),
       ...(options.partition ? { partition: options.partition } : {}),
     };
     // Keep-alive: a watch re-issues its query on the same connection.
-    if (this.baseUrl.protocol === 'https:') {
-      const tls = options.tls ?? {};
-      this.agent = new HttpsAgent({
-        keepAlive: true,
-        ...(tls.caFile ? { ca: readPem(tls.caFile, 'CA file') } : {}),
-        ...(tls.certFile ? { cert: readPem(tls.certFile, 'client certificate') } : {}),
-        ...(tls.keyFile ? { key: readPem(tls.keyFile, 'client key') } : {}),
-        ...(tls.serverName ? { servername: tls.serverName } : {}),
-        rejectUnauthorized: !tls.insecureSkipVerify,
-      });
-    } else {
-      this.agent = new HttpAgent({ keepAlive: true });
-    }
+    this.agent = createPlatformAgent(this.baseUrl, options.tls, 'consul');
   }
 
   /** `scheme://host:port` for logs (never the token). */
@@ -126,7 +119,7 @@ export class ConsulClient {
       };
       const onAbort = () => fail(new ConsulRequestError('network', `${what}: aborted`));
       const req = send(url, { method: 'GET', headers, agent: this.agent }, (res) => {
-        readBody(res).then(
+        readResponseBody(res).then(
           (body) => {
             if (settled) return;
             settled = true;
@@ -134,18 +127,18 @@ export class ConsulClient {
             opts.signal?.removeEventListener('abort', onAbort);
             resolve({
               status: res.statusCode ?? 0,
-              index: parseIndex(res.headers['x-consul-index']),
+              index: parseIndexHeader(res.headers['x-consul-index']),
               knownLeader: res.headers['x-consul-knownleader'] !== 'false',
               filteredByAcls: res.headers['x-consul-results-filtered-by-acls'] === 'true',
               body,
-              ...retryAfter(res),
+              ...retryAfterHeader(res),
             });
           },
           (err: Error) => fail(new ConsulRequestError('network', `${what}: ${err.message}`)),
         );
       });
       const timer = setTimeout(() => fail(new ConsulRequestError('timeout', `${what}: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-      req.on('error', (err) => fail(new ConsulRequestError('network', `${what}: ${describeNetworkError(err, this.address)}`)));
+      req.on('error', (err) => fail(new ConsulRequestError('network', `${what}: ${describeNetworkError(err, this.address, 'Consul')}`)));
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.end();
@@ -171,70 +164,5 @@ export function expectOk(res: ConsulResponse, what: string, accept: readonly num
 }
 
 export function parseAddress(address: string): URL {
-  const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new Error(`consul: invalid address "${address}" (expected http://host:port or https://host:port)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`consul: unsupported scheme in "${address}" (use http:// or https://)`);
-  }
-  return url;
-}
-
-function parseIndex(v: string | string[] | undefined): number | undefined {
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined;
-  return Number(v);
-}
-
-function retryAfter(res: IncomingMessage): { retryAfterMs?: number } {
-  const v = res.headers['retry-after'];
-  if (typeof v !== 'string') return {};
-  const secs = Number(v);
-  return Number.isFinite(secs) && secs >= 0 ? { retryAfterMs: secs * 1000 } : {};
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        res.destroy();
-        reject(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-    res.on('aborted', () => reject(new Error('connection closed mid-response')));
-  });
-}
-
-function describeNetworkError(err: NodeJS.ErrnoException, address: string): string {
-  if (err.code === 'ECONNREFUSED') return `connection refused by ${address} (is Consul running?)`;
-  if (err.code === 'ECONNRESET') return `connection reset by ${address}`;
-  if (err.code === 'ENOTFOUND') return `cannot resolve ${address}`;
-  return err.message || String(err.code ?? err);
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new Error(`consul: cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
-}
-
-function readTokenFileSync(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch (err) {
-    throw new Error(`consul: cannot read token file ${file}: ${(err as Error).message}`);
-  }
+  return parsePlatformAddress(address, 'consul');
 }

@@ -1,3 +1,4 @@
+import { platformTlsFromFlags, splitListFlag } from '@isthmus/core';
 import type { ConnectMode } from './options.js';
 import type { ConsulModuleOptions } from './consul-module.js';
 
@@ -29,36 +30,30 @@ export interface ConsulFlags {
  * CONSUL_HTTP_SSL_VERIFY=false), so an environment set up for the `consul` CLI just works.
  */
 export function consulOptionsFromFlags(f: ConsulFlags, env: NodeJS.ProcessEnv = process.env): ConsulModuleOptions {
-  const list = (v: readonly string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
   const connect = f.consulConnect ?? 'ignore';
   if (connect !== 'ignore' && connect !== 'sidecar') throw new Error(`--consul-connect must be "ignore" or "sidecar", not "${connect}"`);
   const token = f.consulToken ?? env.CONSUL_HTTP_TOKEN;
   const tokenFile = f.consulTokenFile ?? env.CONSUL_HTTP_TOKEN_FILE;
   const namespace = f.consulNamespace ?? env.CONSUL_NAMESPACE;
   const partition = f.consulPartition ?? env.CONSUL_PARTITION;
-  const caFile = f.consulCaFile ?? env.CONSUL_CACERT;
-  const certFile = f.consulCertFile ?? env.CONSUL_CLIENT_CERT;
-  const keyFile = f.consulKeyFile ?? env.CONSUL_CLIENT_KEY;
-  const serverName = f.consulTlsServerName ?? env.CONSUL_TLS_SERVER_NAME;
-  const skipVerify = f.consulTlsSkipVerify ?? env.CONSUL_HTTP_SSL_VERIFY === 'false';
-  if ((certFile && !keyFile) || (!certFile && keyFile)) throw new Error('--consul-cert-file and --consul-key-file go together');
+  const tls = platformTlsFromFlags('consul', {
+    caFile: f.consulCaFile ?? env.CONSUL_CACERT,
+    certFile: f.consulCertFile ?? env.CONSUL_CLIENT_CERT,
+    keyFile: f.consulKeyFile ?? env.CONSUL_CLIENT_KEY,
+    serverName: f.consulTlsServerName ?? env.CONSUL_TLS_SERVER_NAME,
+    skipVerify: f.consulTlsSkipVerify ?? env.CONSUL_HTTP_SSL_VERIFY === 'false',
+  });
   return {
     address: f.consul,
     ...(token ? { token } : {}),
     ...(tokenFile ? { tokenFile } : {}),
     ...(namespace ? { namespace } : {}),
     ...(partition ? { partition } : {}),
-    tls: {
-      ...(caFile ? { caFile } : {}),
-      ...(certFile ? { certFile } : {}),
-      ...(keyFile ? { keyFile } : {}),
-      ...(serverName ? { serverName } : {}),
-      ...(skipVerify ? { insecureSkipVerify: true } : {}),
-    },
-    datacenters: list(f.consulDc),
+    tls,
+    datacenters: splitListFlag(f.consulDc),
     ...(f.consulDomain ? { domain: f.consulDomain } : {}),
-    services: list(f.consulService),
-    tags: list(f.consulTag),
+    services: splitListFlag(f.consulService),
+    tags: splitListFlag(f.consulTag),
     ...(f.consulKvPrefix ? { kvPrefix: f.consulKvPrefix } : {}),
     connect: connect as ConnectMode,
   };

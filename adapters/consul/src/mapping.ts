@@ -2,7 +2,12 @@ import { isIP } from 'node:net';
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_TRUST_DOMAIN,
+  compileVersionTagPattern,
+  keyValueTagLabels,
+  mostCommon,
   toProtocol,
+  validPort,
+  versionFromTags,
   type HealthStatus,
   type Protocol,
   type Service,
@@ -35,12 +40,7 @@ export interface ResolvedMapping {
 }
 
 export function resolveMapping(o: ConsulAdapterOptions, source: string): ResolvedMapping {
-  let versionTag: RegExp;
-  try {
-    versionTag = new RegExp(o.versionTagPattern ?? '^v\\d[\\w.-]*$');
-  } catch (err) {
-    throw new Error(`consul: invalid version tag pattern: ${(err as Error).message}`);
-  }
+  const versionTag = compileVersionTagPattern(o.versionTagPattern, 'consul');
   return {
     source,
     datacenter: o.datacenter || undefined,
@@ -99,30 +99,11 @@ function hasWarning(checks: readonly ConsulCheck[]): boolean {
  * version pattern (`v1`, `v2.1`): Nomad copies canary tags like that into Consul.
  */
 export function instanceLabels(tags: readonly string[], meta: Readonly<Record<string, string>>, m: ResolvedMapping): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const t of tags) {
-    const eq = t.indexOf('=');
-    if (eq > 0) labels[t.slice(0, eq)] = t.slice(eq + 1);
-  }
+  const labels = keyValueTagLabels(tags);
   for (const [k, v] of Object.entries(meta)) if (k !== '') labels[k] = v;
-  const version = meta[m.versionMetaKey] || labels.version || tags.find((t) => m.versionTag.test(t));
+  const version = meta[m.versionMetaKey] || versionFromTags(tags, labels, m.versionTag);
   if (version) labels.version = version;
   return labels;
-}
-
-function validPort(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
-  const n = Number(v);
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
-
-/** The most frequent value; ties go to the lowest. */
-function mostCommon(values: readonly number[]): number | undefined {
-  const counts = new Map<number, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best: number | undefined;
-  for (const [v, n] of counts) if (best === undefined || n > counts.get(best)! || (n === counts.get(best)! && v < best)) best = v;
-  return best;
 }
 
 /** A mapped Consul service: the mesh Service (if it can be named) and its Workloads. */

@@ -1,3 +1,4 @@
+import { platformTlsFromFlags, splitListFlag } from '@isthmus/core';
 import type { NomadModuleOptions } from './nomad-module.js';
 import type { HealthMode } from './options.js';
 
@@ -28,36 +29,30 @@ export interface NomadFlags {
  * `nomad` just works.
  */
 export function nomadOptionsFromFlags(f: NomadFlags, env: NodeJS.ProcessEnv = process.env): NomadModuleOptions {
-  const list = (v: readonly string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
   const health = f.nomadHealth ?? 'checks';
   if (health !== 'checks' && health !== 'placed') throw new Error(`--nomad-health must be "checks" or "placed", not "${health}"`);
   const token = f.nomadToken ?? env.NOMAD_TOKEN;
-  const namespaces = list(f.nomadNamespace);
-  if (namespaces.length === 0 && env.NOMAD_NAMESPACE) namespaces.push(...list([env.NOMAD_NAMESPACE]));
-  const regions = list(f.nomadRegion);
+  const namespaces = splitListFlag(f.nomadNamespace);
+  if (namespaces.length === 0 && env.NOMAD_NAMESPACE) namespaces.push(...splitListFlag([env.NOMAD_NAMESPACE]));
+  const regions = splitListFlag(f.nomadRegion);
   if (regions.length === 0 && env.NOMAD_REGION) regions.push(env.NOMAD_REGION);
-  const caFile = f.nomadCaFile ?? env.NOMAD_CACERT;
-  const certFile = f.nomadCertFile ?? env.NOMAD_CLIENT_CERT;
-  const keyFile = f.nomadKeyFile ?? env.NOMAD_CLIENT_KEY;
-  const serverName = f.nomadTlsServerName ?? env.NOMAD_TLS_SERVER_NAME;
-  const skipVerify = f.nomadTlsSkipVerify ?? ['1', 'true'].includes((env.NOMAD_SKIP_VERIFY ?? '').toLowerCase());
-  if ((certFile && !keyFile) || (!certFile && keyFile)) throw new Error('--nomad-cert-file and --nomad-key-file go together');
+  const tls = platformTlsFromFlags('nomad', {
+    caFile: f.nomadCaFile ?? env.NOMAD_CACERT,
+    certFile: f.nomadCertFile ?? env.NOMAD_CLIENT_CERT,
+    keyFile: f.nomadKeyFile ?? env.NOMAD_CLIENT_KEY,
+    serverName: f.nomadTlsServerName ?? env.NOMAD_TLS_SERVER_NAME,
+    skipVerify: f.nomadTlsSkipVerify ?? ['1', 'true'].includes((env.NOMAD_SKIP_VERIFY ?? '').toLowerCase()),
+  });
   return {
     address: f.nomad,
     ...(token ? { token } : {}),
     ...(f.nomadTokenFile ? { tokenFile: f.nomadTokenFile } : {}),
     namespaces,
     regions,
-    tls: {
-      ...(caFile ? { caFile } : {}),
-      ...(certFile ? { certFile } : {}),
-      ...(keyFile ? { keyFile } : {}),
-      ...(serverName ? { serverName } : {}),
-      ...(skipVerify ? { insecureSkipVerify: true } : {}),
-    },
+    tls,
     ...(f.nomadDomain ? { domain: f.nomadDomain } : {}),
     health: health as HealthMode,
-    services: list(f.nomadService),
-    tags: list(f.nomadTag),
+    services: splitListFlag(f.nomadService),
+    tags: splitListFlag(f.nomadTag),
   };
 }

@@ -1,7 +1,12 @@
 import { isIP } from 'node:net';
 import {
   DEFAULT_TRUST_DOMAIN,
+  compileVersionTagPattern,
+  keyValueTagLabels,
+  mostCommon,
   toProtocol,
+  validPort,
+  versionFromTags,
   type HealthStatus,
   type Protocol,
   type Service,
@@ -43,12 +48,7 @@ export interface ResolvedMapping {
 }
 
 export function resolveMapping(o: NomadAdapterOptions, source: string): ResolvedMapping {
-  let versionTag: RegExp;
-  try {
-    versionTag = new RegExp(o.versionTagPattern ?? '^v\\d[\\w.-]*$');
-  } catch (err) {
-    throw new Error(`nomad: invalid version tag pattern: ${(err as Error).message}`);
-  }
+  const versionTag = compileVersionTagPattern(o.versionTagPattern, 'nomad');
   const health = o.health ?? 'checks';
   if (health !== 'checks' && health !== 'placed') throw new Error(`nomad: health must be "checks" or "placed", not "${String(health)}"`);
   return {
@@ -100,12 +100,8 @@ export function registrationHealth(reg: Pick<ServiceRegistration, 'ServiceName'>
  * `tags`, so the canary's version tag is what it runs). The canary tag adds `canary: "true"`.
  */
 export function tagLabels(tags: readonly string[], m: Pick<ResolvedMapping, 'versionTag' | 'canaryTag'>): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const t of tags) {
-    const eq = t.indexOf('=');
-    if (eq > 0) labels[t.slice(0, eq)] = t.slice(eq + 1);
-  }
-  const version = labels.version || tags.find((t) => m.versionTag.test(t));
+  const labels = keyValueTagLabels(tags);
+  const version = versionFromTags(tags, labels, m.versionTag);
   if (version) labels.version = version;
   if (m.canaryTag && tags.includes(m.canaryTag)) labels.canary = 'true';
   return labels;
@@ -129,21 +125,6 @@ export function ownerOf(reg: Pick<ServiceRegistration, 'ID' | 'AllocID' | 'Servi
   const port = portLabel ? { portLabel } : {};
   if (owner.startsWith('group-')) return { group: owner.slice('group-'.length), ...port };
   return { task: owner, ...port };
-}
-
-function validPort(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d+$/.test(v)) return undefined;
-  const n = Number(v);
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
-
-/** The most frequent value; ties go to the lowest. */
-function mostCommon(values: readonly number[]): number | undefined {
-  const counts = new Map<number, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  let best: number | undefined;
-  for (const [v, n] of counts) if (best === undefined || n > counts.get(best)! || (n === counts.get(best)! && v < best)) best = v;
-  return best;
 }
 
 /** A mapped Nomad service: the mesh Service (if it can be named) and its Workloads. */

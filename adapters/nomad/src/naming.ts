@@ -1,3 +1,5 @@
+import { templateNamingPolicy } from '@isthmus/core';
+
 /** Where a Nomad service lives, for naming it in the mesh. */
 export interface NomadServiceRef {
   readonly service: string;
@@ -11,8 +13,6 @@ export type NamingPolicy = (ref: NomadServiceRef) => string | undefined;
 
 export const DEFAULT_DOMAIN = 'service.nomad';
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 /**
  * The naming policy of DESIGN.md: `<service>.service.nomad` by default. `domain` either
  * replaces the suffix (`mesh.internal` → `<service>.mesh.internal`), or, with placeholders
@@ -21,16 +21,8 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * Names are lower-cased; a service whose name is not a DNS label is not mapped.
  */
 export function namingPolicy(domain: string = DEFAULT_DOMAIN): NamingPolicy {
-  const template = domain.includes('{') ? domain : `{service}.${domain.replace(/^\.+|\.+$/g, '')}`;
-  const unknown = /\{(?!service\}|namespace\}|region\})[^}]*\}/.exec(template);
-  if (unknown) throw new Error(`nomad: unknown placeholder ${unknown[0]} in naming template "${domain}"`);
-  if (!template.includes('{service}')) throw new Error(`nomad: naming template "${domain}" must contain {service}`);
-  return (ref) => {
-    const service = ref.service.toLowerCase();
-    if (!DNS_LABEL.test(service)) return undefined;
-    return template
-      .replaceAll('{service}', service)
-      .replaceAll('{namespace}', ref.namespace.toLowerCase())
-      .replaceAll('{region}', ref.region.toLowerCase());
-  };
+  return templateNamingPolicy<NomadServiceRef>('nomad', domain, {
+    namespace: (ref) => ref.namespace,
+    region: (ref) => ref.region,
+  });
 }

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import {
   BlockingQuery,
+  PlatformStaleTracker,
   TokenBucket,
   type Logger,
   type PlatformAdapter,
@@ -110,10 +111,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
   private readonly services = new Map<string, ServiceState>();
   /** Alloc ID → keys of the services it registered (for check changes). */
   private allocServices = new Map<string, Set<string>>();
-  /** Watch key → latest error, for the queries failing now. */
-  private readonly failing = new Map<string, string>();
-  private staleReported = false;
-  private lastStaleReport = 0;
+  private readonly stale: PlatformStaleTracker;
   private publishTimer: NodeJS.Timeout | undefined;
   private synced = false;
   private readonly logged = new Set<string>();
@@ -129,6 +127,17 @@ export class NomadPlatformAdapter implements PlatformAdapter {
     this.shared = new TokenBucket(this.tuning.globalRate);
     this.metrics = NomadMetrics.for(deps.metrics);
     this.logger = deps.logger;
+    this.stale = new PlatformStaleTracker({
+      product: 'Nomad',
+      source: this.source,
+      reportIntervalMs: this.tuning.staleReportIntervalMs,
+      logger: this.logger,
+      isSynced: () => this.synced,
+      message: (latest) => this.staleMessage(latest),
+      setStaleGauge: (value) => this.metrics.stale.set({ source: this.source }, value),
+      markStale: (message) => this.sink?.markStale(message),
+      onRecovered: () => this.schedulePublish(),
+    });
     this.include = options.services && options.services.length > 0 ? options.services.map(glob) : undefined;
     this.tags = options.tags && options.tags.length > 0 ? new Set(options.tags) : undefined;
     if (this.mapping.health === 'checks') {
@@ -245,12 +254,12 @@ export class NomadPlatformAdapter implements PlatformAdapter {
         onError: (err, consecutive) => {
           if (this.stopped) return;
           this.metrics.requests.inc({ source: this.source, endpoint, outcome: err.status ? String(err.status) : err.kind });
-          this.onWatchError(key, err, consecutive);
+          this.stale.onError(key, err.message, consecutive);
         },
         onRecovered: () => {
           if (this.stopped) return;
-          this.failing.delete(key);
-          if (this.failing.size === 0) this.clearStale();
+          this.stale.failing.delete(key);
+          if (this.stale.failing.size === 0) this.stale.clear();
         },
         onIndexReset: (from, to) => {
           if (this.stopped) return;
@@ -295,7 +304,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
     scope.listRead = true;
     if (first) this.startStream(scope);
     this.schedulePublish();
-    if (this.failing.size === 0) this.clearStale();
+    if (this.stale.failing.size === 0) this.stale.clear();
   }
 
   private watchService(scope: Scope, namespace: string, name: string): ServiceState {
@@ -359,7 +368,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
   private forget(st: ServiceState): void {
     this.services.delete(st.key);
     void st.watch.stop();
-    this.failing.delete(`service:${st.key}`);
+    this.stale.failing.delete(`service:${st.key}`);
     this.logger?.info({ source: this.source, service: st.key }, `Nomad service ${st.key} is gone`);
   }
 
@@ -465,44 +474,9 @@ export class NomadPlatformAdapter implements PlatformAdapter {
 
   // ---- staleness -----------------------------------------------------------------------
 
-  private onWatchError(key: string, err: NomadRequestError, consecutive: number): void {
-    const wasHealthy = this.failing.size === 0;
-    this.failing.set(key, err.message);
-    const context = { source: this.source, watch: key, attempt: consecutive, error: err.message };
-    if (wasHealthy) {
-      this.logger?.warn(
-        context,
-        this.synced
-          ? `Nomad read failed: ${err.message}; serving the last good state and retrying with backoff`
-          : `Nomad read failed: ${err.message}; retrying with backoff (not ready until Nomad has been read once)`,
-      );
-    } else {
-      this.logger?.debug(context, 'Nomad read failed');
-    }
-    this.reportStale(err.message);
-  }
-
-  private reportStale(latest: string): void {
-    const now = performance.now();
-    if (this.staleReported && now - this.lastStaleReport < this.tuning.staleReportIntervalMs) return;
-    this.staleReported = true;
-    this.lastStaleReport = now;
-    this.metrics.stale.set({ source: this.source }, 1);
-    this.sink?.markStale(this.staleMessage(latest));
-  }
-
   private staleMessage(latest: string): string {
     const total = this.scopes.length + this.services.size;
-    return `Nomad ${this.client.address}: ${this.failing.size} of ${total} queries failing: ${latest}`;
-  }
-
-  private clearStale(): void {
-    if (!this.staleReported) return;
-    this.staleReported = false;
-    this.metrics.stale.set({ source: this.source }, 0);
-    this.logger?.info({ source: this.source }, 'Nomad reads succeed again');
-    // `replace` is what clears the stale mark, even when nothing changed.
-    this.schedulePublish();
+    return `Nomad ${this.client.address}: ${this.stale.failing.size} of ${total} queries failing: ${latest}`;
   }
 
   // ---- publishing ----------------------------------------------------------------------
@@ -564,9 +538,9 @@ export class NomadPlatformAdapter implements PlatformAdapter {
         `Nomad synced: ${shard.services.length} services, ${shard.workloads.length} registrations`,
       );
     }
-    if (this.failing.size > 0) {
+    if (this.stale.failing.size > 0) {
       // Other queries are still failing: keep the source marked stale after this update.
-      this.sink.markStale(this.staleMessage([...this.failing.values()].at(-1)!));
+      this.sink.markStale(this.staleMessage([...this.stale.failing.values()].at(-1)!));
     }
   }
 

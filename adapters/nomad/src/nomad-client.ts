@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
-import type { BlockingQueryError, BlockingResponse } from '@isthmus/core';
+import {
+  createPlatformAgent,
+  describeNetworkError,
+  parseIndexHeader,
+  parsePlatformAddress,
+  readResponseBody,
+  readTokenFileSync,
+  retryAfterHeader,
+  type BlockingQueryError,
+  type BlockingResponse,
+} from '@isthmus/core';
 import type { NomadConnectionOptions } from './options.js';
 
 /** Why a Nomad request failed. `http` carries the status; the rest had no usable answer. */
@@ -46,7 +54,6 @@ export interface NomadLineStream {
   close(): void;
 }
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -67,21 +74,9 @@ export class NomadClient {
   constructor(private readonly options: NomadConnectionOptions & { readonly region?: string }) {
     this.baseUrl = parseAddress(options.address);
     this.token = options.token;
-    if (options.tokenFile) this.token = readTokenFileSync(options.tokenFile);
+    if (options.tokenFile) this.token = readTokenFileSync(options.tokenFile, 'nomad');
     this.scope = options.region ? { region: options.region } : {};
-    if (this.baseUrl.protocol === 'https:') {
-      const tls = options.tls ?? {};
-      this.agent = new HttpsAgent({
-        keepAlive: true,
-        ...(tls.caFile ? { ca: readPem(tls.caFile, 'CA file') } : {}),
-        ...(tls.certFile ? { cert: readPem(tls.certFile, 'client certificate') } : {}),
-        ...(tls.keyFile ? { key: readPem(tls.keyFile, 'client key') } : {}),
-        ...(tls.serverName ? { servername: tls.serverName } : {}),
-        rejectUnauthorized: !tls.insecureSkipVerify,
-      });
-    } else {
-      this.agent = new HttpAgent({ keepAlive: true });
-    }
+    this.agent = createPlatformAgent(this.baseUrl, options.tls, 'nomad');
   }
 
   /** `scheme://host:port` for logs (never the token). */
@@ -121,23 +116,23 @@ export class NomadClient {
       };
       const onAbort = () => fail(new NomadRequestError('network', `${what}: aborted`));
       const req = this.request(path, query, (res) => {
-        readBody(res).then(
+        readResponseBody(res).then(
           (body) => {
             if (settled) return;
             done();
             resolve({
               status: res.statusCode ?? 0,
-              index: parseIndex(res.headers['x-nomad-index']),
+              index: parseIndexHeader(res.headers['x-nomad-index']),
               knownLeader: res.headers['x-nomad-knownleader'] !== 'false',
               body,
-              ...retryAfter(res),
+              ...retryAfterHeader(res),
             });
           },
           (err: Error) => fail(new NomadRequestError('network', `${what}: ${err.message}`)),
         );
       });
       const timer = setTimeout(() => fail(new NomadRequestError('timeout', `${what}: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-      req.on('error', (err) => fail(new NomadRequestError('network', `${what}: ${describeNetworkError(err, this.address)}`)));
+      req.on('error', (err) => fail(new NomadRequestError('network', `${what}: ${describeNetworkError(err, this.address, 'Nomad')}`)));
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.end();
@@ -170,8 +165,8 @@ export class NomadClient {
       };
       const req = this.request(path, query, (res) => {
         if (res.statusCode !== 200) {
-          readBody(res).then(
-            (body) => fail(httpError({ status: res.statusCode ?? 0, body, ...retryAfter(res) }, what)),
+          readResponseBody(res).then(
+            (body) => fail(httpError({ status: res.statusCode ?? 0, body, ...retryAfterHeader(res) }, what)),
             (err: Error) => fail(new NomadRequestError('network', `${what}: ${err.message}`)),
           );
           return;
@@ -188,7 +183,7 @@ export class NomadClient {
         resolve({ lines: ndjsonLines(res), close });
       }, false);
       const timer = setTimeout(() => fail(new NomadRequestError('timeout', `${what}: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
-      req.on('error', (err) => fail(new NomadRequestError('network', `${what}: ${describeNetworkError(err, this.address)}`)));
+      req.on('error', (err) => fail(new NomadRequestError('network', `${what}: ${describeNetworkError(err, this.address, 'Nomad')}`)));
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.end();
@@ -234,17 +229,7 @@ function httpError(res: { status: number; body: string; retryAfterMs?: number },
 }
 
 export function parseAddress(address: string): URL {
-  const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new Error(`nomad: invalid address "${address}" (expected http://host:port or https://host:port)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`nomad: unsupported scheme in "${address}" (use http:// or https://)`);
-  }
-  return url;
+  return parsePlatformAddress(address, 'nomad');
 }
 
 /**
@@ -267,59 +252,4 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer | string>): AsyncG
   }
   const last = (pending + decoder.end()).trim();
   if (last !== '') yield last;
-}
-
-function parseIndex(v: string | string[] | undefined): number | undefined {
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined;
-  return Number(v);
-}
-
-function retryAfter(res: IncomingMessage): { retryAfterMs?: number } {
-  const v = res.headers['retry-after'];
-  if (typeof v !== 'string') return {};
-  const secs = Number(v);
-  return Number.isFinite(secs) && secs >= 0 ? { retryAfterMs: secs * 1000 } : {};
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        res.destroy();
-        reject(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-    res.on('aborted', () => reject(new Error('connection closed mid-response')));
-  });
-}
-
-function describeNetworkError(err: NodeJS.ErrnoException, address: string): string {
-  if (err.code === 'ECONNREFUSED') return `connection refused by ${address} (is Nomad running?)`;
-  if (err.code === 'ECONNRESET') return `connection reset by ${address}`;
-  if (err.code === 'ENOTFOUND') return `cannot resolve ${address}`;
-  return err.message || String(err.code ?? err);
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new Error(`nomad: cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
-}
-
-function readTokenFileSync(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').trim() || undefined;
-  } catch (err) {
-    throw new Error(`nomad: cannot read token file ${file}: ${(err as Error).message}`);
-  }
 }
