@@ -113,5 +113,7 @@ describe('NATS outages', () => {
     expect(t.errors).toBe(0);
     expect(t.v1 + t.v2).toBe(100);
     expect(metricValue(await xds.getText('/metrics'), 'isthmus_bus_lag_seconds_count', { map: 'registry' })).toBeGreaterThan(0);
+    // The change reached a built snapshot, not only this process's copy of the KV.
+    await waitFor(async () => metricValue(await xds.getText('/metrics'), 'isthmus_bus_snapshot_lag_seconds_count', { map: 'registry' }) > 0, 'the change in a built snapshot');
   });
 });

@@ -49,5 +49,10 @@ export interface Bus {
   readonly registry: ReplicatedMap<RegistryMessage>;
   readonly config: ReplicatedMap<ConfigMessage>;
   readonly proxyStatus: ReplicatedMap<ProxyStatusMessage>;
+  /**
+   * Called by the rules engine after every build that consumed bus changes (whether or
+   * not the snapshot version changed), so a bus can measure publish → applied-snapshot lag.
+   */
+  snapshotApplied?(): void;
   close(): Promise<void>;
 }

@@ -175,7 +175,10 @@ export class MeshEngine {
       versionsOf(this.destinations),
       versionsOf(this.sidecars),
     );
-    if (this.snapshot?.version === version) return;
+    if (this.snapshot?.version === version) {
+      this.bus.snapshotApplied?.();
+      return;
+    }
     const snapshot: MeshSnapshot = {
       version,
       sequence: ++this.sequence,
@@ -197,6 +200,7 @@ export class MeshEngine {
       'snapshot built',
     );
     for (const l of [...this.listeners]) l(snapshot);
+    this.bus.snapshotApplied?.();
   }
 
   /** Splits config into registry kinds (→ shards `config/<part>`) and rules. */

@@ -223,7 +223,7 @@ export class KvReplicatedMap<T> implements ReplicatedMap<T> {
     if (this.o.revisionMetric) this.o.metrics.kvRevision.set({ source: key }, revision);
     if (!replay) {
       const published = Date.parse(env.publishedAt);
-      if (Number.isFinite(published)) this.o.metrics.lag.observe({ map: this.o.name }, Math.max(0, Date.now() - published) / 1000);
+      if (Number.isFinite(published)) this.o.metrics.received(this.o.name, published);
     }
     this.emit(key, value);
   }

@@ -8,6 +8,10 @@ function existing<T>(registry: Registry, name: string): T | undefined {
 export class BusMetrics {
   readonly messages: Counter<'map' | 'op'>;
   readonly lag: Histogram<'map'>;
+  readonly snapshotLag: Histogram<'map'>;
+  /** Entries received but not yet in a built snapshot (only once an engine reports builds). */
+  private unapplied: { map: string; published: number }[] = [];
+  private engineAttached = false;
   readonly reconnects: Counter;
   readonly connected: Gauge;
   readonly downSince: Gauge;
@@ -30,6 +34,15 @@ export class BusMetrics {
       new Histogram({
         name: 'isthmus_bus_lag_seconds',
         help: 'Time from an entry being published (writer clock) to its being applied on this process',
+        labelNames: ['map'],
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers,
+      });
+    this.snapshotLag =
+      existing(registry, 'isthmus_bus_snapshot_lag_seconds') ??
+      new Histogram({
+        name: 'isthmus_bus_snapshot_lag_seconds',
+        help: 'Time from an entry being published (writer clock) to the rules engine having built it into a snapshot on this process',
         labelNames: ['map'],
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
         registers,
@@ -66,5 +79,22 @@ export class BusMetrics {
         labelNames: ['map'],
         registers,
       });
+  }
+
+  /** An entry published at `published` (ms) arrived on this process. */
+  received(map: string, published: number): void {
+    this.lag.observe({ map }, Math.max(0, Date.now() - published) / 1000);
+    // Processes without an engine (adapters, apply) never build snapshots: track nothing.
+    // Only the maps the engine builds from; proxy status never becomes a snapshot.
+    const built = map === 'registry' || map === 'config';
+    if (built && this.engineAttached && this.unapplied.length < 100_000) this.unapplied.push({ map, published });
+  }
+
+  /** The engine built what arrived so far into a snapshot. */
+  snapshotApplied(): void {
+    this.engineAttached = true;
+    const now = Date.now();
+    for (const { map, published } of this.unapplied) this.snapshotLag.observe({ map }, Math.max(0, now - published) / 1000);
+    this.unapplied = [];
   }
 }

@@ -206,6 +206,11 @@ export class NatsBus implements Bus {
     return results.every(Boolean);
   }
 
+  /** Publish → applied-snapshot lag (isthmus_bus_snapshot_lag_seconds); see Bus.snapshotApplied. */
+  snapshotApplied(): void {
+    this.metrics.snapshotApplied();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
