@@ -98,7 +98,13 @@ export class MeshEngine {
     );
     // Gates flip without a bus event (e.g. a config source finished its first read).
     this.readyTimer = setInterval(() => {
-      if (!this.snapshot && this.notReady().length === 0) this.debouncer.trigger();
+      if (this.snapshot) {
+        // Serving: from now on every change arrives as a bus event.
+        clearInterval(this.readyTimer);
+        this.readyTimer = undefined;
+      } else if (this.notReady().length === 0) {
+        this.debouncer.trigger();
+      }
     }, 50);
     this.debouncer.trigger();
   }
