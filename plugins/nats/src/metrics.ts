@@ -9,9 +9,11 @@ export class BusMetrics {
   readonly messages: Counter<'map' | 'op'>;
   readonly lag: Histogram<'map'>;
   readonly snapshotLag: Histogram<'map'>;
-  /** Entries received but not yet in a built snapshot (only once an engine reports builds). */
+  /**
+   * Entries received but not yet in a built snapshot. Bounded: a process without an engine
+   * (an adapter, `apply`) never drains it, and stops adding once it is full.
+   */
   private unapplied: { map: string; published: number }[] = [];
-  private engineAttached = false;
   readonly reconnects: Counter;
   readonly connected: Gauge;
   readonly downSince: Gauge;
@@ -87,12 +89,11 @@ export class BusMetrics {
     // Processes without an engine (adapters, apply) never build snapshots: track nothing.
     // Only the maps the engine builds from; proxy status never becomes a snapshot.
     const built = map === 'registry' || map === 'config';
-    if (built && this.engineAttached && this.unapplied.length < 100_000) this.unapplied.push({ map, published });
+    if (built && this.unapplied.length < 10_000) this.unapplied.push({ map, published });
   }
 
   /** The engine built what arrived so far into a snapshot. */
   snapshotApplied(): void {
-    this.engineAttached = true;
     const now = Date.now();
     for (const { map, published } of this.unapplied) this.snapshotLag.observe({ map }, Math.max(0, now - published) / 1000);
     this.unapplied = [];
