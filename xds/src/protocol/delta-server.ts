@@ -1,25 +1,17 @@
-import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
-import type { CallbackChain } from '../callbacks/callbacks.js';
-import type { XdsLogger } from '../logger.js';
 import { proxyFromNode } from '../proxy.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
 import { encodeDeltaDiscoveryResponse, responseVersion } from './response.js';
-import { counter } from './sotw-server.js';
-import type { ResourceSource } from './source.js';
+import { StreamServer } from './stream-server.js';
 import {
   namesInError,
   orderTypes,
-  proxyStatus,
-  typeStatus,
   XdsStream,
-  type ProxyStatus,
   type ResourceRecord,
   type StreamBookkeeping,
-  type TypeStatus,
 } from './stream.js';
 
 export type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequestObject, Buffer>;
@@ -66,88 +58,14 @@ function view(req: DeltaDiscoveryRequestObject): DeltaRequestView {
  * and `removed_resources` for names the client holds that are gone. A reconnecting
  * client's `initial_resource_versions` count as held, so nothing it has is sent again.
  */
-export class DeltaServer {
-  private readonly streams = new Map<string, DeltaStream>();
+export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, DeltaEntry, DeltaStream> {
+  protected readonly logLabel = 'delta ';
 
-  constructor(
-    private readonly source: ResourceSource,
-    private readonly callbacks: CallbackChain,
-    private readonly logger: XdsLogger,
-    private readonly controlPlaneId?: string,
-    private readonly nextStreamId: () => string = counter(),
-  ) {}
-
-  /** The grpc-js handler for DeltaAggregatedResources. */
-  readonly handle = (call: DeltaCall): void => this.open(call, undefined);
-
-  /** The handler of a single-type delta service (DeltaClusters, ...). */
-  handlerFor(typeUrl: string | undefined): (call: DeltaCall) => void {
-    return (call) => this.open(call, typeUrl);
+  protected newStream(streamId: string, call: DeltaCall, fixedType: string | undefined): DeltaStream {
+    return new DeltaStream(streamId, call, call.getPeer(), fixedType);
   }
 
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
-  private open(call: DeltaCall, fixedType: string | undefined): void {
-    const stream = new DeltaStream(this.nextStreamId(), call, call.getPeer(), fixedType);
-    this.streams.set(stream.streamId, stream);
-    this.callbacks.emit('onStreamOpen', stream);
-    call.on('data', (req: DeltaDiscoveryRequestObject) => {
-      try {
-        this.onRequest(stream, req);
-      } catch (err) {
-        this.logger.error({ proxy: stream.proxy?.id, err: String(err) }, 'delta xDS request handling failed');
-      }
-    });
-    call.on('end', () => {
-      this.close(stream);
-      call.end();
-    });
-    call.on('cancelled', () => this.close(stream));
-    call.on('error', (err: Error) => {
-      this.logger.debug({ proxy: stream.proxy?.id, err: err.message }, 'delta xDS stream error');
-      this.close(stream);
-    });
-    call.on('close', () => this.close(stream));
-  }
-
-  /** Sends what a new snapshot changed to every stream, per stream in the order CDS, EDS, LDS, RDS. */
-  pushAll(startedAt = performance.now()): void {
-    for (const stream of this.streams.values()) {
-      const proxy = stream.proxy;
-      if (!proxy) continue;
-      let pushed = false;
-      for (const typeUrl of orderTypes(stream.types.keys())) {
-        const entry = stream.types.get(typeUrl);
-        if (!entry || !this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch)) continue;
-        if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
-      }
-      if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
-    }
-  }
-
-  closeAll(): void {
-    for (const stream of [...this.streams.values()]) {
-      this.close(stream);
-      try {
-        stream.call.end();
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-
-  status(): ProxyStatus[] {
-    return [...this.streams.values()]
-      .filter((s) => s.proxy)
-      .map((s) => {
-        const types: Record<string, TypeStatus> = {};
-        for (const [typeUrl, { state }] of s.types) types[typeUrl] = typeStatus(typeUrl, state);
-        return proxyStatus(s, s.proxy!, types);
-      });
-  }
-
+  /** Per stream, type and resource: what was sent, ACKed and NACKed (CSDS). */
   bookkeeping(): StreamBookkeeping[] {
     return [...this.streams.values()]
       .filter((s) => s.proxy)
@@ -176,7 +94,7 @@ export class DeltaServer {
       }));
   }
 
-  private onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {
+  protected onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {
     if (stream.closed) return;
     if (!stream.proxy) {
       stream.proxy = proxyFromNode(req.node);
@@ -276,7 +194,7 @@ export class DeltaServer {
   }
 
   /** Generates, diffs and sends one type to one stream; true when something was sent. */
-  private respond(stream: DeltaStream, typeUrl: string, entry: DeltaEntry, trigger: 'request' | 'push'): boolean {
+  protected respond(stream: DeltaStream, typeUrl: string, entry: DeltaEntry, trigger: 'request' | 'push'): boolean {
     const proxy = stream.proxy!;
     const { state } = entry;
     const resources = this.source.resources(proxy, typeUrl, state.wildcard ? undefined : state.names);
@@ -323,13 +241,5 @@ export class DeltaServer {
       'delta xDS response sent',
     );
     return true;
-  }
-
-  private close(stream: DeltaStream): void {
-    if (stream.closed) return;
-    stream.closed = true;
-    this.streams.delete(stream.streamId);
-    this.callbacks.emit('onStreamClosed', stream);
-    this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer, protocol: 'delta' }, 'xDS stream closed');
   }
 }

@@ -1,23 +1,16 @@
-import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
-import type { CallbackChain } from '../callbacks/callbacks.js';
-import type { XdsLogger } from '../logger.js';
-import { proxyFromNode } from '../proxy.js';
+import { proxyFromNode, type XdsProxy } from '../proxy.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { decidePush, onRequest, onSent, type RequestView, type TypeState } from './ack.js';
 import type { DiscoveryRequestObject } from './ads-service.js';
 import { encodeDiscoveryResponse, responseVersion } from './response.js';
-import type { ResourceSource } from './source.js';
+import { StreamServer } from './stream-server.js';
 import {
   namesInError,
   orderTypes,
-  proxyStatus,
-  typeStatus,
   XdsStream,
-  type ProxyStatus,
   type ResourceRecord,
   type StreamBookkeeping,
-  type TypeStatus,
 } from './stream.js';
 
 export type { ProxyStatus, TypeStatus } from './stream.js';
@@ -65,91 +58,16 @@ function view(req: DiscoveryRequestObject): RequestView {
  * subscription and what was sent, ACKed and NACKed, and asks the ResourceSource what to
  * send. It knows nothing of the mesh.
  */
-export class SotwServer {
-  private readonly streams = new Map<string, SotwStream>();
+export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, SotwStream> {
+  protected readonly logLabel = '';
 
-  constructor(
-    private readonly source: ResourceSource,
-    private readonly callbacks: CallbackChain,
-    private readonly logger: XdsLogger,
-    private readonly controlPlaneId?: string,
-    private readonly nextStreamId: () => string = counter(),
-  ) {}
-
-  /** The grpc-js handler for StreamAggregatedResources. */
-  readonly handle = (call: AdsCall): void => this.open(call, undefined);
-
-  /** The handler of a single-type service (StreamClusters, ...): the stream serves `typeUrl` only. */
-  handlerFor(typeUrl: string | undefined): (call: AdsCall) => void {
-    return (call) => this.open(call, typeUrl);
+  protected newStream(streamId: string, call: AdsCall, fixedType: string | undefined): SotwStream {
+    return new SotwStream(streamId, call, call.getPeer(), fixedType);
   }
 
-  private open(call: AdsCall, fixedType: string | undefined): void {
-    const stream = new SotwStream(this.nextStreamId(), call, call.getPeer(), fixedType);
-    this.streams.set(stream.streamId, stream);
-    this.callbacks.emit('onStreamOpen', stream);
-    call.on('data', (req: DiscoveryRequestObject) => {
-      try {
-        this.onRequest(stream, req);
-      } catch (err) {
-        this.logger.error({ proxy: stream.proxy?.id, err: String(err) }, 'xDS request handling failed');
-      }
-    });
-    call.on('end', () => {
-      this.close(stream);
-      call.end();
-    });
-    call.on('cancelled', () => this.close(stream));
-    call.on('error', (err: Error) => {
-      this.logger.debug({ proxy: stream.proxy?.id, err: err.message }, 'xDS stream error');
-      this.close(stream);
-    });
-    call.on('close', () => this.close(stream));
-  }
-
-  get streamCount(): number {
-    return this.streams.size;
-  }
-
-  /**
-   * Pushes what a new snapshot changed to every stream, per stream in the order CDS, EDS,
-   * LDS, RDS. Types whose inputs did not change are skipped without generating anything.
-   */
-  pushAll(startedAt = performance.now()): void {
-    for (const stream of this.streams.values()) {
-      const proxy = stream.proxy;
-      if (!proxy) continue;
-      let pushed = false;
-      for (const typeUrl of orderTypes(stream.types.keys())) {
-        const entry = stream.types.get(typeUrl);
-        if (!entry) continue;
-        if (!entry.state.forceSend && !this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch)) continue;
-        if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
-      }
-      if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
-    }
-  }
-
-  /** Ends every stream (server shutdown). */
-  closeAll(): void {
-    for (const stream of [...this.streams.values()]) {
-      this.close(stream);
-      try {
-        stream.call.end();
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-
-  status(): ProxyStatus[] {
-    return [...this.streams.values()]
-      .filter((s) => s.proxy)
-      .map((s) => {
-        const types: Record<string, TypeStatus> = {};
-        for (const [typeUrl, { state }] of s.types) types[typeUrl] = typeStatus(typeUrl, state);
-        return proxyStatus(s, s.proxy!, types);
-      });
+  /** A type also answers when the protocol owes the client a resend (re-subscription). */
+  protected override shouldPush(proxy: XdsProxy, typeUrl: string, entry: TypeEntry): boolean {
+    return entry.state.forceSend || super.shouldPush(proxy, typeUrl, entry);
   }
 
   /** Per stream, type and resource: what was sent, ACKed and NACKed (CSDS). */
@@ -175,7 +93,7 @@ export class SotwServer {
       }));
   }
 
-  private onRequest(stream: SotwStream, req: DiscoveryRequestObject): void {
+  protected onRequest(stream: SotwStream, req: DiscoveryRequestObject): void {
     if (stream.closed) return;
     if (!stream.proxy) {
       // Clients send the node in the first request of a stream only.
@@ -235,7 +153,7 @@ export class SotwServer {
   }
 
   /** Generates, decides and sends one type to one stream; true when something was sent. */
-  private respond(stream: SotwStream, typeUrl: string, entry: TypeEntry, trigger: 'request' | 'push'): boolean {
+  protected respond(stream: SotwStream, typeUrl: string, entry: TypeEntry, trigger: 'request' | 'push'): boolean {
     const proxy = stream.proxy!;
     const resources = this.source.resources(proxy, typeUrl, entry.state.wildcard ? undefined : entry.state.names);
     entry.evaluatedEpoch = this.source.epoch;
@@ -286,18 +204,4 @@ export class SotwServer {
     this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: list.length, trigger }, 'xDS response sent');
     return true;
   }
-
-  private close(stream: SotwStream): void {
-    if (stream.closed) return;
-    stream.closed = true;
-    this.streams.delete(stream.streamId);
-    this.callbacks.emit('onStreamClosed', stream);
-    this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer }, 'xDS stream closed');
-  }
-}
-
-/** Stream ids `1`, `2`, ...: pass one counter to several servers so ids stay unique across them. */
-export function counter(): () => string {
-  let n = 0;
-  return () => `${++n}`;
 }

@@ -1,0 +1,138 @@
+import { performance } from 'node:perf_hooks';
+import type * as grpc from '@grpc/grpc-js';
+import type { CallbackChain } from '../callbacks/callbacks.js';
+import type { XdsLogger } from '../logger.js';
+import type { XdsProxy } from '../proxy.js';
+import type { TypeState } from './ack.js';
+import type { ResourceSource } from './source.js';
+import { orderTypes, proxyStatus, typeStatus, XdsStream, type ProxyStatus, type TypeStatus } from './stream.js';
+
+/** What both protocols keep per stream and type. */
+export interface StreamTypeEntry {
+  state: TypeState;
+  /** Source epoch when this type was last generated for the stream (0: never). */
+  evaluatedEpoch: number;
+}
+
+/** A stream of either protocol: the grpc call and the per-type entries. */
+export interface ServerStream<Req, E extends StreamTypeEntry> extends XdsStream {
+  readonly call: grpc.ServerDuplexStream<Req, Buffer>;
+  readonly types: Map<string, E>;
+}
+
+/**
+ * What the state-of-the-world and the delta servers share: the stream table, the grpc
+ * call lifecycle, the push loop over changed types (CDS, EDS, LDS, RDS order), shutdown and
+ * per-proxy status. Each protocol supplies how a request is handled and a response built.
+ */
+export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends ServerStream<Req, E>> {
+  protected readonly streams = new Map<string, S>();
+
+  constructor(
+    protected readonly source: ResourceSource,
+    protected readonly callbacks: CallbackChain,
+    protected readonly logger: XdsLogger,
+    protected readonly controlPlaneId?: string,
+    protected readonly nextStreamId: () => string = counter(),
+  ) {}
+
+  /** `''` for SotW, `'delta '` for delta: prefixes this server's log messages. */
+  protected abstract readonly logLabel: string;
+  protected abstract newStream(streamId: string, call: grpc.ServerDuplexStream<Req, Buffer>, fixedType: string | undefined): S;
+  protected abstract onRequest(stream: S, req: Req): void;
+  protected abstract respond(stream: S, typeUrl: string, entry: E, trigger: 'request' | 'push'): boolean;
+
+  /** Whether a new snapshot may change what this type sends the stream. */
+  protected shouldPush(proxy: XdsProxy, typeUrl: string, entry: E): boolean {
+    return this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch);
+  }
+
+  /** The grpc-js handler of the aggregated service. */
+  readonly handle = (call: grpc.ServerDuplexStream<Req, Buffer>): void => this.open(call, undefined);
+
+  /** The handler of a single-type service (StreamClusters, DeltaClusters, ...): the stream serves `typeUrl` only. */
+  handlerFor(typeUrl: string | undefined): (call: grpc.ServerDuplexStream<Req, Buffer>) => void {
+    return (call) => this.open(call, typeUrl);
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  private open(call: grpc.ServerDuplexStream<Req, Buffer>, fixedType: string | undefined): void {
+    const stream = this.newStream(this.nextStreamId(), call, fixedType);
+    this.streams.set(stream.streamId, stream);
+    this.callbacks.emit('onStreamOpen', stream);
+    call.on('data', (req: Req) => {
+      try {
+        this.onRequest(stream, req);
+      } catch (err) {
+        this.logger.error({ proxy: stream.proxy?.id, err: String(err) }, `${this.logLabel}xDS request handling failed`);
+      }
+    });
+    call.on('end', () => {
+      this.close(stream);
+      call.end();
+    });
+    call.on('cancelled', () => this.close(stream));
+    call.on('error', (err: Error) => {
+      this.logger.debug({ proxy: stream.proxy?.id, err: err.message }, `${this.logLabel}xDS stream error`);
+      this.close(stream);
+    });
+    call.on('close', () => this.close(stream));
+  }
+
+  /**
+   * Pushes what a new snapshot changed to every stream, per stream in the order CDS, EDS,
+   * LDS, RDS. Types whose inputs did not change are skipped without generating anything.
+   */
+  pushAll(startedAt = performance.now()): void {
+    for (const stream of this.streams.values()) {
+      const proxy = stream.proxy;
+      if (!proxy) continue;
+      let pushed = false;
+      for (const typeUrl of orderTypes(stream.types.keys())) {
+        const entry = stream.types.get(typeUrl);
+        if (!entry || !this.shouldPush(proxy, typeUrl, entry)) continue;
+        if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
+      }
+      if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
+    }
+  }
+
+  /** Ends every stream (server shutdown). */
+  closeAll(): void {
+    for (const stream of [...this.streams.values()]) {
+      this.close(stream);
+      try {
+        stream.call.end();
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  status(): ProxyStatus[] {
+    return [...this.streams.values()]
+      .filter((s) => s.proxy)
+      .map((s) => {
+        const types: Record<string, TypeStatus> = {};
+        for (const [typeUrl, { state }] of s.types) types[typeUrl] = typeStatus(typeUrl, state);
+        return proxyStatus(s, s.proxy!, types);
+      });
+  }
+
+  protected close(stream: S): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    this.streams.delete(stream.streamId);
+    this.callbacks.emit('onStreamClosed', stream);
+    this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer, protocol: stream.protocol }, 'xDS stream closed');
+  }
+}
+
+/** Stream ids `1`, `2`, ...: pass one counter to several servers so ids stay unique across them. */
+export function counter(): () => string {
+  let n = 0;
+  return () => `${++n}`;
+}
