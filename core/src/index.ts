@@ -16,6 +16,7 @@ export * from './spi/admin-endpoint.js';
 export * from './util/hash.js';
 export * from './spi/xds-contributor.js';
 export * from './util/debouncer.js';
+export * from './util/equal.js';
 export * from './logging.js';
 export * from './registry/aggregator.js';
 export * from './registry/service-entries.js';
