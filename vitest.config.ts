@@ -14,6 +14,7 @@ export default defineConfig({
       '@isthmus/adapter-static': src('./adapters/static/src/index.ts'),
       '@isthmus/adapter-consul': src('./adapters/consul/src/index.ts'),
       '@isthmus/adapter-nomad': src('./adapters/nomad/src/index.ts'),
+      '@isthmus/adapter-kubernetes': src('./adapters/kubernetes/src/index.ts'),
       '@isthmus/plugin-nats': src('./plugins/nats/src/index.ts'),
       '@isthmus/cli': src('./cli/src/index.ts'),
     },

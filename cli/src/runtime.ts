@@ -103,7 +103,7 @@ export class MeshRuntime {
     this.engine.start();
     for (const adapter of contributionsOf<PlatformAdapter>(this.container, PlatformAdapter).getContributions()) {
       this.engine.requireRegistrySource(adapter.source);
-      await adapter.start(new BusRegistrySink(bus, adapter.source, logger.child({ source: adapter.source })));
+      await adapter.start(new BusRegistrySink(bus, adapter.source, logger));
       this.stoppables.push(adapter);
       logger.info({ source: adapter.source }, 'platform adapter started');
     }

@@ -5,13 +5,14 @@ import { createLogger, type AdminEndpoint, type Logger } from '@isthmus/core';
 import { NatsBus, busAdminEndpoint, parseLabelSelector, type ExportPolicy } from '@isthmus/plugin-nats';
 import { consulModule, consulOptionsFromFlags, type ConsulFlags } from '@isthmus/adapter-consul';
 import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/adapter-nomad';
+import { kubernetesModule, kubernetesOptionsFromFlags, type KubernetesFlags } from '@isthmus/adapter-kubernetes';
 import type { ContainerModule } from 'inversify';
 import { AdminServer, sendJson } from '../admin/admin-server.js';
 import { loadPlugin } from '../plugins.js';
 import { runUntilSignal } from '../process-lifecycle.js';
 import { AdapterRole } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
-import { parsePort, serveCommand } from './serve.js';
+import { kubernetesRequested, parsePort, serveCommand } from './serve.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -48,7 +49,7 @@ export function withAdapterOptions(cmd: Command): Command {
 
 export function adapterCommand(): Command {
   const cmd = new Command('adapter')
-    .description('Publish one runtime\'s registry and rules on NATS (no xDS): static files, Consul, Nomad, plugins')
+    .description('Publish one runtime\'s registry and rules on NATS (no xDS): static files, Consul, Nomad, Kubernetes, plugins')
     .option('--static <path>', 'YAML/JSON file or directory of services and rules (repeatable)', collect, [])
     .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
     .option('--http-port <port>', 'admin HTTP port (/healthz/ready, /metrics, /debug/busz, /debug/adapterz)', parsePort, 15016)
@@ -56,7 +57,8 @@ export function adapterCommand(): Command {
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info');
   // The platform flags are serve's own, so both commands stay in step.
   for (const option of serveCommand().options) {
-    if (option.long?.startsWith('--consul') || option.long?.startsWith('--nomad')) cmd.addOption(option);
+    const long = option.long ?? '';
+    if (['--consul', '--nomad', '--kube'].some((p) => long.startsWith(p)) || long === '--in-cluster') cmd.addOption(option);
   }
   withNatsOptions(withAdapterOptions(cmd), { required: true });
   return cmd
@@ -67,9 +69,10 @@ Examples:
   isthmus adapter --nats nats://nats:4222 --id vms-eu --static services/
   isthmus adapter --nats nats://nats:4222 --id dc1 --consul http://127.0.0.1:8500 --export-namespace payments
   isthmus adapter --nats nats://nats:4222 --id eu-west --nomad http://127.0.0.1:4646 --nomad-region global
+  isthmus adapter --nats nats://nats:4222 --id east --in-cluster --kube-cluster-id east
   isthmus adapter --nats tls://nats:4222 --nats-creds adapter.creds --nats-ca ca.pem --static mesh.yaml`,
     )
-    .action(async (opts: NatsFlags & AdapterFlags & Partial<ConsulFlags> & Partial<NomadFlags> & {
+    .action(async (opts: NatsFlags & AdapterFlags & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags & {
       static: string[]; plugin: string[]; httpPort: number; address: string; logLevel: string;
     }) => {
       const logger = createLogger(opts.logLevel);
@@ -77,8 +80,9 @@ Examples:
       const modules: ContainerModule[] = [];
       if (opts.consul) modules.push(consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul })));
       if (opts.nomad) modules.push(nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad })));
+      if (kubernetesRequested(opts)) modules.push(kubernetesModule(kubernetesOptionsFromFlags(opts)));
       for (const name of opts.plugin) modules.push((await loadPlugin(name, logger)).module);
-      if (opts.static.length === 0 && modules.length === 0) throw new Error('nothing to publish: give --static, --consul, --nomad or --plugin');
+      if (opts.static.length === 0 && modules.length === 0) throw new Error('nothing to publish: give --static, --consul, --nomad, --kubeconfig/--in-cluster or --plugin');
       const metrics = new Registry();
       const bus = new NatsBus(natsBusOptionsFromFlags(opts, { mirror: ['config'], logger: logger.child({ component: 'nats' }), metrics, processId: `adapter/${id}` }));
       const role = new AdapterRole({

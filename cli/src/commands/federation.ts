@@ -172,11 +172,10 @@ export class AdapterRole {
     await o.bus.ready();
 
     for (const adapter of contributionsOf<PlatformAdapter>(this.container, PlatformAdapter).getContributions()) {
-      const log = o.logger.child({ source: adapter.source });
-      await adapter.start(new ExportingSink(new BusRegistrySink(o.bus, adapter.source, log), this.filter));
+      await adapter.start(new ExportingSink(new BusRegistrySink(o.bus, adapter.source, o.logger), this.filter));
       this.stoppables.push(adapter);
       this.publishes(adapter.source);
-      log.info({ adapter: o.id }, 'platform adapter publishing on NATS');
+      o.logger.info({ adapter: o.id, source: adapter.source }, 'platform adapter publishing on NATS');
     }
 
     const configSources = contributionsOf<ConfigSource>(this.container, ConfigSource).getContributions();

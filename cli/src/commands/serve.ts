@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '@isthmus/core';
 import { consulModule, consulOptionsFromFlags, type ConsulFlags } from '@isthmus/adapter-consul';
 import { nomadModule, nomadOptionsFromFlags, type NomadFlags } from '@isthmus/adapter-nomad';
+import { kubernetesModule, kubernetesOptionsFromFlags, type KubernetesFlags } from '@isthmus/adapter-kubernetes';
 import { loadPlugin } from '../plugins.js';
 import { MeshRuntime } from '../runtime.js';
 import { withConfigFile } from '../config-file.js';
@@ -18,6 +19,14 @@ function parseMs(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of milliseconds`);
   return n;
+}
+
+/**
+ * Kubernetes is read when asked for explicitly; a KUBECONFIG in the environment alone does
+ * not turn it on (it is set on most developer machines), it only says which file to read.
+ */
+export function kubernetesRequested(f: KubernetesFlags): boolean {
+  return !!f.kubeconfig || !!f.inCluster || (f.kubeContext?.length ?? 0) > 0;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -65,6 +74,17 @@ export function serveCommand(): Command {
     .option('--nomad-key-file <path>', 'client key for Nomad (env NOMAD_CLIENT_KEY)')
     .option('--nomad-tls-server-name <name>', 'name to verify in Nomad\'s certificate, e.g. server.global.nomad (env NOMAD_TLS_SERVER_NAME)')
     .option('--nomad-tls-skip-verify', 'do not verify Nomad\'s certificate (development only; env NOMAD_SKIP_VERIFY)')
+    .option('--kubeconfig <path>', 'read Services, EndpointSlices, Pods and Istio CRDs from the Kubernetes cluster of this kubeconfig (\':\'-separated list; env KUBECONFIG)')
+    .option('--kube-context <name>', 'kubeconfig contexts to read, one cluster each (repeatable or comma list; default: the current context)', collect, [])
+    .option('--in-cluster', 'read the Kubernetes cluster Isthmus runs in, with its pod\'s service account')
+    .option('--kube-cluster-id <id>', 'cluster id (source kubernetes/<id>, label topology.istio.io/cluster; default Kubernetes), or <context>=<id> per context (repeatable)', collect, [])
+    .option('--kube-namespace <ns>', 'read only these namespaces (repeatable or comma list; default all)', collect, [])
+    .option('--kube-namespace-selector <labels>', 'also read namespaces whose labels match, like Istio\'s discoverySelectors (repeatable)', collect, [])
+    .option('--kube-domain <domain>', 'cluster domain: hostnames <svc>.<ns>.svc.<domain> (default cluster.local)')
+    .option('--kube-trust-domain <domain>', 'SPIFFE trust domain of workload identities (default cluster.local)')
+    .option('--kube-config-context <name>', 'read Istio config only from these contexts (repeatable; default: every context read), for clusters that replicate their config', collect, [])
+    .option('--kube-no-config', 'read only the registry from Kubernetes, not the Istio config CRDs')
+    .option('--kube-write-status', 'write validation errors into the status of invalid Istio objects (needs the status-writer ClusterRole)')
     .addHelpText(
       'after',
       `
@@ -75,22 +95,28 @@ Examples:
   isthmus serve --consul http://127.0.0.1:8500 --consul-dc dc1,dc2 --static rules/
   isthmus serve --nomad http://127.0.0.1:4646 --nomad-namespace '*' --static rules/
   isthmus serve --consul http://127.0.0.1:8500 --consul-domain mesh.internal --nomad http://127.0.0.1:4646 --nomad-domain mesh.internal
+  isthmus serve --kubeconfig ~/.kube/config --kube-context east,west --kube-cluster-id east=east,west=west
+  isthmus serve --in-cluster --kube-write-status
   isthmus serve --config isthmus.yaml      # e.g. {consul: http://127.0.0.1:8500, consul-dc: [dc1, dc2], static: [rules/]}`,
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
       debounceMs: number; maxDelayMs: number; logLevel: string;
-    } & Partial<ConsulFlags> & Partial<NomadFlags>) => {
+    } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
-      if (opts.static.length === 0 && opts.plugin.length === 0 && !opts.consul && !opts.nomad) {
-        logger.warn({}, 'no --static path, no --consul, no --nomad and no --plugin: serving an empty mesh');
+      const kube = kubernetesRequested(opts);
+      if (opts.static.length === 0 && opts.plugin.length === 0 && !opts.consul && !opts.nomad && !kube) {
+        logger.warn({}, 'no --static path, no --consul, no --nomad, no --kubeconfig/--in-cluster and no --plugin: serving an empty mesh');
       }
-      const consul = opts.consul ? [consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul }))] : [];
-      const nomad = opts.nomad ? [nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad }))] : [];
+      const platforms = [
+        ...(opts.consul ? [consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul }))] : []),
+        ...(opts.nomad ? [nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad }))] : []),
+        ...(kube ? [kubernetesModule(kubernetesOptionsFromFlags(opts))] : []),
+      ];
       const plugins = [];
       for (const name of opts.plugin) plugins.push(await loadPlugin(name, logger));
       // --nats and its flags are added in main.ts (withFederationOptions): both roles over NATS.
-      if ((opts as { nats?: string }).nats) return serveOverNats(opts as unknown as ServeOverNatsFlags, [...consul, ...nomad, ...plugins.map((p) => p.module)]);
+      if ((opts as { nats?: string }).nats) return serveOverNats(opts as unknown as ServeOverNatsFlags, [...platforms, ...plugins.map((p) => p.module)]);
       const runtime = new MeshRuntime({
         staticPaths: opts.static,
         address: opts.address,
@@ -99,7 +125,7 @@ Examples:
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
         logLevel: opts.logLevel,
-        modules: [...consul, ...nomad, ...plugins.map((p) => p.module)],
+        modules: [...platforms, ...plugins.map((p) => p.module)],
       });
       await runUntilSignal(logger, () => runtime.start(), () => runtime.stop());
     });
