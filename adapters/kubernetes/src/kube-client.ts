@@ -3,6 +3,8 @@ import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeNetworkError, readResponseBody, retryAfterHeader } from '@isthmus/core';
 import type { KubeStatus } from './kube-types.js';
+import { describeTlsError } from './tls-error.js';
+import { readTokenFile, tokenFileOf } from './token-file.js';
 
 /*
  * A small HTTP client for the API server: one request, or one watch stream, at a time,
@@ -192,7 +194,11 @@ export class KubeClient {
     });
   }
 
-  /** Applies the kubeconfig (auth headers, TLS agent) — per request, so rotated tokens and exec credentials are picked up. */
+  /**
+   * Applies the kubeconfig (auth headers, TLS agent) — per request, so rotated tokens and
+   * exec credentials are picked up; a token file (in-cluster) is read afresh here, as
+   * client-node keeps its copy for a minute (token-file.ts).
+   */
   private async open(
     method: string,
     path: string,
@@ -205,6 +211,14 @@ export class KubeClient {
     } catch (err) {
       throw new KubeApiError('invalid', `cannot apply the kubeconfig's credentials: ${(err as Error).message}`);
     }
+    const tokenFile = tokenFileOf(this.kc.getCurrentUser());
+    if (tokenFile) {
+      try {
+        opts.headers = { ...opts.headers, Authorization: `Bearer ${await readTokenFile(tokenFile)}` };
+      } catch (err) {
+        throw new KubeApiError('invalid', `cannot read the bearer token: ${(err as Error).message}`);
+      }
+    }
     const url = new URL(this.base + path);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const agent = typeof opts.agent === 'object' ? (opts.agent as Agent) : undefined;
@@ -215,7 +229,8 @@ export class KubeClient {
   }
 
   private networkError(err: NodeJS.ErrnoException, what: string): KubeApiError {
-    return new KubeApiError('network', `${what}: ${describeNetworkError(err, new URL(this.base).host, 'the API server')}`);
+    const text = describeTlsError(err, this.kc.getCurrentCluster()) ?? describeNetworkError(err, new URL(this.base).host, 'the API server');
+    return new KubeApiError('network', `${what}: ${text}`);
   }
 }
 

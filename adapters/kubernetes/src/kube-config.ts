@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { inClusterAvailable, inClusterConfig, SERVICE_ACCOUNT_DIR } from './in-cluster.js';
 
 /** Where the cluster's address and credentials come from. */
 export interface KubeConnectionOptions {
@@ -13,6 +14,8 @@ export interface KubeConnectionOptions {
   readonly context?: string;
   /** Use the pod's service account (`KUBERNETES_SERVICE_HOST`, the mounted token and CA). */
   readonly inCluster?: boolean;
+  /** Where the service account is mounted (`token`, `ca.crt`, `namespace`). Default `/var/run/secrets/kubernetes.io/serviceaccount`. */
+  readonly serviceAccountDir?: string;
   /** An already loaded configuration (wins over everything above). */
   readonly kubeConfig?: KubeConfig;
 }
@@ -25,8 +28,6 @@ export interface LoadedKubeConfig {
   /** The API server's URL. */
   readonly server: string;
 }
-
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /**
  * Loads the client configuration of one context: kubeconfig text, the in-cluster service
@@ -63,15 +64,15 @@ function readConfig(o: KubeConnectionOptions, env: NodeJS.ProcessEnv, home: stri
     wrap('the kubeconfig text', () => kc.loadFromString(o.kubeconfigData!));
     return kc;
   }
+  const saDir = o.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
   if (o.inCluster) {
     if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
       throw new Error('kubernetes: --in-cluster needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod); is this running in a pod?');
     }
-    if (!existsSync(SERVICE_ACCOUNT_TOKEN)) {
-      throw new Error(`kubernetes: --in-cluster needs the service account token at ${SERVICE_ACCOUNT_TOKEN} (is automountServiceAccountToken off?)`);
+    if (!existsSync(join(saDir, 'token'))) {
+      throw new Error(`kubernetes: --in-cluster needs the service account token at ${join(saDir, 'token')} (is automountServiceAccountToken off?)`);
     }
-    kc.loadFromCluster();
-    return kc;
+    return inClusterConfig(env, saDir);
   }
   // An explicit path wins over $KUBECONFIG; either may list several files (kubectl merges them).
   const paths = (o.kubeconfig ?? env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
@@ -89,10 +90,7 @@ function readConfig(o: KubeConnectionOptions, env: NodeJS.ProcessEnv, home: stri
     return kc;
   }
   // Like kubectl and client-go: in a pod, with nothing else configured, use the service account.
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    kc.loadFromCluster();
-    return kc;
-  }
+  if (inClusterAvailable(env, saDir)) return inClusterConfig(env, saDir);
   throw new Error(
     `kubernetes: no cluster configuration: pass --kubeconfig <path>, set KUBECONFIG, create ${file}, or run in a pod (--in-cluster)`,
   );

@@ -65,3 +65,36 @@ describe('loadKubeConfig', () => {
     expect(() => loadKubeConfig({ kubeconfigData: 'apiVersion: v1\nkind: Config\ncontexts: []\nclusters: []\nusers: []\n' }, {}, '/x')).toThrow(/has no current context/);
   });
 });
+
+describe('loadKubeConfig in a pod', () => {
+  /** A service account directory as kubelet mounts it. */
+  function serviceAccount(files: Record<string, string> = { token: 'sa-token', 'ca.crt': 'PEM', namespace: 'isthmus-system' }): string {
+    dir ??= mkdtempSync(join(tmpdir(), 'isthmus-kubeconfig-'));
+    const sa = join(dir, 'serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(sa, name), text);
+    return sa;
+  }
+  const pod = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+
+  it('builds what client-node\'s loadFromCluster builds, from the given env and directory', () => {
+    const sa = serviceAccount();
+    const { kc, context, server } = loadKubeConfig({ inCluster: true, serviceAccountDir: sa }, pod, '/x');
+    expect({ context, server }).toEqual({ context: 'inClusterContext', server: 'https://10.96.0.1:443' });
+    expect(kc.getCurrentCluster()).toMatchObject({ name: 'inCluster', caFile: join(sa, 'ca.crt'), skipTLSVerify: false });
+    expect(kc.getCurrentUser()?.authProvider).toEqual({ name: 'tokenFile', config: { tokenFile: join(sa, 'token') } });
+    expect(kc.getContextObject(context)?.namespace).toBe('isthmus-system');
+    expect(loadKubeConfig({ inCluster: true, serviceAccountDir: sa }, { ...pod, KUBERNETES_SERVICE_HOST: 'fd00::1' }, '/x').server).toBe('https://[fd00::1]:443');
+    // client-node's rule: ports 80, 8080 and 8001 are plain HTTP, which it then refuses to verify.
+    expect(() => loadKubeConfig({ inCluster: true, serviceAccountDir: sa }, { ...pod, KUBERNETES_SERVICE_PORT: '8080' }, '/x')).toThrow(/uses plain HTTP \(http:\/\/10.96.0.1:8080\)/);
+  });
+
+  it('is the fallback when nothing else is configured, and names the token file it misses', () => {
+    const sa = serviceAccount();
+    expect(loadKubeConfig({ serviceAccountDir: sa }, pod, '/nonexistent').context).toBe('inClusterContext');
+    expect(() => loadKubeConfig({ serviceAccountDir: join(sa, 'nope') }, pod, '/nonexistent')).toThrow(/no cluster configuration/);
+    expect(() => loadKubeConfig({ inCluster: true, serviceAccountDir: join(sa, 'nope') }, pod, '/x')).toThrow(
+      `kubernetes: --in-cluster needs the service account token at ${join(sa, 'nope', 'token')} (is automountServiceAccountToken off?)`,
+    );
+  });
+});

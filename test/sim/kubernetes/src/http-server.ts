@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApiError, errorFor, pathNotFound, tooOld } from './errors.js';
 import type { FaultSet, RequestInfo } from './faults.js';
@@ -8,7 +9,7 @@ import type { Store } from './store.js';
 import type { WatchSettings } from './watch.js';
 
 /**
- * The HTTP front: listening (and `down`/`up` on the same port), and the request pipeline
+ * The HTTP front: listening (HTTP, or HTTPS with a certificate; `down`/`up` on the same port), and the request pipeline
  * every API call goes through: record it, add latency, apply arrival faults (reset, hang,
  * status, gone), delay or dribble the answer, check the bearer token, parse the body,
  * then hand it to the REST layer. Control requests under `/_sim/` skip faults and auth.
@@ -30,6 +31,12 @@ export interface FrontendConfig {
   latencyMs: number;
 }
 
+/** PEM certificate (chain) and key to serve HTTPS with. */
+export interface ServingCertificate {
+  readonly cert: string;
+  readonly key: string;
+}
+
 /** Requests remembered (oldest forgotten first), so a long-running simulator does not grow without bound. */
 const MAX_RECORDS = 100_000;
 
@@ -42,7 +49,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class HttpFrontend {
   private readonly log: Mutable<RequestRecord>[] = [];
-  private server: Server | undefined;
+  private server: Server | TlsServer | undefined;
   private readonly sockets = new Set<Socket>();
   /** Requests a `hang` holds, by fault id: they go on when it goes. */
   private readonly parked = new Map<number, Set<() => void>>();
@@ -56,6 +63,8 @@ export class HttpFrontend {
     private readonly store: Store,
     private readonly watchSettings: WatchSettings,
     private readonly control: (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => void,
+    /** Serve HTTPS with this; plain HTTP without. */
+    readonly tls?: ServingCertificate,
   ) {}
 
   /** Requests seen so far, with the status sent (a watch's 200 as soon as its stream started). */
@@ -73,10 +82,12 @@ export class HttpFrontend {
 
   async listen(port = this.boundPort): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key }, handler) : createServer(handler);
     // Watches and hung requests stay open as long as the client wants: no server-side cut.
     server.requestTimeout = 0;
     server.keepAliveTimeout = 65_000;
+    // 'connection' is the TCP socket under TLS too (handshaking ones included): destroying it ends the TLS session.
     server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));

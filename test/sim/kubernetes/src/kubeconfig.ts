@@ -1,7 +1,8 @@
 /**
- * A kubeconfig for the simulator. It serves plain HTTP, which client-node 1.x refuses
- * unless the cluster sets `insecure-skip-tls-verify: true` ("HTTP protocol is not
- * allowed when skipTLSVerify is not set or false"), so it is always set.
+ * A kubeconfig for the simulator. Over plain HTTP, which client-node 1.x refuses unless the
+ * cluster sets `insecure-skip-tls-verify: true` ("HTTP protocol is not allowed when
+ * skipTLSVerify is not set or false"), that is set; over HTTPS the CA to trust is written
+ * as `certificate-authority-data` and verification stays on.
  */
 
 export interface KubeconfigOptions {
@@ -13,6 +14,8 @@ export interface KubeconfigOptions {
   readonly namespace?: string;
   /** Bearer token for the user. Default: the simulator's token (none when it has none). */
   readonly token?: string;
+  /** CA PEM to trust over HTTPS. Default: the simulator's CA (its certificate when self-signed). */
+  readonly ca?: string;
 }
 
 /** YAML scalars as JSON strings: valid YAML, and immune to quoting surprises. */
@@ -29,7 +32,8 @@ export function kubeconfigYaml(server: string, opts: KubeconfigOptions = {}): st
     `- name: ${q(cluster)}`,
     '  cluster:',
     `    server: ${q(server)}`,
-    '    insecure-skip-tls-verify: true',
+    ...(server.startsWith('http:') ? ['    insecure-skip-tls-verify: true'] : []),
+    ...(opts.ca && !server.startsWith('http:') ? [`    certificate-authority-data: ${q(Buffer.from(opts.ca).toString('base64'))}`] : []),
     'contexts:',
     `- name: ${q(context)}`,
     '  context:',

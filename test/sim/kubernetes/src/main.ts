@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointSlice, node, pod, service } from './fixtures.js';
 import { KubernetesSimulator } from './simulator.js';
+import { selfSignedCertificate } from './tls.js';
 
 // `npm run sim:kubernetes [-- --port 6443 --kubeconfig ./kubeconfig]`: a Kubernetes API
 // server simulator for local development, so `isthmus serve --kubeconfig <path>` can be
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     kubeconfig: { type: 'string' },
     token: { type: 'string' },
+    tls: { type: 'boolean', default: false },
     'bookmark-ms': { type: 'string', default: '1000' },
     'history-limit': { type: 'string', default: '1000' },
     'gone-mode': { type: 'string', default: 'http' },
@@ -29,6 +31,7 @@ if (values.help) {
   --host <ip>           address to listen on (default 127.0.0.1)
   --kubeconfig <path>   where to write the kubeconfig (default: a new temp file)
   --token <secret>      require this bearer token (written into the kubeconfig)
+  --tls                 serve HTTPS with a new self-signed certificate (needs openssl)
   --bookmark-ms <ms>    watch bookmark period (default 1000; 0 = none)
   --history-limit <n>   writes kept for watch replay (default 1000)
   --gone-mode http|event  how a too-old watch gets its 410 (default http)
@@ -38,6 +41,8 @@ if (values.help) {
 }
 
 const goneMode = values['gone-mode'] === 'event' ? 'event' : 'http';
+const dir = mkdtempSync(join(tmpdir(), 'isthmus-k8s-sim-'));
+const tls = values.tls ? selfSignedCertificate(dir) : undefined;
 const sim = await KubernetesSimulator.start({
   port: Number(values.port),
   host: values.host,
@@ -45,6 +50,7 @@ const sim = await KubernetesSimulator.start({
   historyLimit: Number(values['history-limit']),
   goneMode,
   ...(values.token ? { token: values.token } : {}),
+  ...(tls ? { tls } : {}),
 });
 
 if (!values['no-seed']) {
@@ -71,9 +77,12 @@ if (!values['no-seed']) {
   }
 }
 
-const path = values.kubeconfig ?? join(mkdtempSync(join(tmpdir(), 'isthmus-k8s-sim-')), 'kubeconfig');
+const path = values.kubeconfig ?? join(dir, 'kubeconfig');
 sim.writeKubeconfig(path);
 const u = sim.url;
+// curl needs the CA over HTTPS, and the token for API (not /_sim/) requests.
+const curl = `curl${tls ? ` --cacert ${tls.certFile}` : ''}`;
+const auth = values.token ? ` -H 'Authorization: Bearer ${values.token}'` : '';
 process.stdout.write(`Kubernetes API simulator listening on ${u}
 
 Kubeconfig written to ${path}:
@@ -87,17 +96,17 @@ Run Isthmus against it:
 Look around (kubectl talks to it too):
   kubectl --kubeconfig ${path} get services,pods,endpointslices -A
   kubectl --kubeconfig ${path} get endpointslices -w -o json
-  curl -N '${u}/apis/discovery.k8s.io/v1/endpointslices?watch=1&allowWatchBookmarks=true'${values.token ? ` -H 'Authorization: Bearer ${values.token}'` : ''}
+  ${curl} -N '${u}/apis/discovery.k8s.io/v1/endpointslices?watch=1&allowWatchBookmarks=true'${auth}
 Mark greeter-v2 not ready, as the EndpointSlice controller would:
-  curl -X PATCH -H 'Content-Type: application/json-patch+json'${values.token ? ` -H 'Authorization: Bearer ${values.token}'` : ''} \\
+  ${curl} -X PATCH -H 'Content-Type: application/json-patch+json'${auth} \\
     ${u}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/greeter-v2 \\
     -d '[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]'
 Break it / heal it:
-  curl -X POST ${u}/_sim/faults -d '{"kind":"status","code":500}'   # also: hang, reset, gone, slow(delayMs), dribble(chunkDelayMs)
-  curl -X DELETE ${u}/_sim/faults
-  curl -X POST ${u}/_sim/watches/drop      # reset every open watch
-  curl -X POST ${u}/_sim/watches/expire    # 410 Expired on every open watch
-  curl -X POST ${u}/_sim/compact           # forget the history: old resourceVersions get 410
+  ${curl} -X POST ${u}/_sim/faults -d '{"kind":"status","code":500}'   # also: hang, reset, gone, slow(delayMs), dribble(chunkDelayMs)
+  ${curl} -X DELETE ${u}/_sim/faults
+  ${curl} -X POST ${u}/_sim/watches/drop      # reset every open watch
+  ${curl} -X POST ${u}/_sim/watches/expire    # 410 Expired on every open watch
+  ${curl} -X POST ${u}/_sim/compact           # forget the history: old resourceVersions get 410
 `);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

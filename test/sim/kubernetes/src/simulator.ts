@@ -17,7 +17,7 @@ import { WatchHub, type Watcher } from './watch.js';
  * An in-process Kubernetes API server for tests and local development, speaking the
  * protocol client-go and @kubernetes/client-node speak (api-concepts: lists, chunking,
  * watches, bookmarks, 410 Expired; Status errors; discovery), with fault injection.
- * Plain HTTP on 127.0.0.1; `kubeconfig()` writes the client config for it.
+ * Plain HTTP on 127.0.0.1, or HTTPS with `tls`; `kubeconfig()` writes the client config for it.
  * No dependencies beyond Node.
  *
  * Tests drive it through methods (`apply`, `patchStatus`, `remove`, `inject`, `down` ...);
@@ -35,6 +35,12 @@ export interface SimulatorOptions {
   readonly bookmarkIntervalMs?: number;
   /** How a too-old watch learns it: HTTP 410, or 200 + an ERROR event. Default 'http'. */
   readonly goneMode?: 'http' | 'event';
+  /**
+   * Serve HTTPS with this PEM certificate and key (`selfSignedCertificate()` makes one).
+   * `ca` is the CA PEM clients should trust (`kubeconfig()` writes it as
+   * certificate-authority-data); default the certificate itself, as for a self-signed one.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
   /** Require `Authorization: Bearer <token>`. */
   readonly token?: string;
   /** Delay before answering any API request. Default 0. */
@@ -53,6 +59,8 @@ export class KubernetesSimulator {
   private readonly faults = new FaultSet();
   private readonly frontend: HttpFrontend;
   private readonly host: string;
+  /** The CA PEM clients should trust (undefined over plain HTTP). */
+  readonly ca: string | undefined;
 
   static async start(opts: SimulatorOptions = {}): Promise<KubernetesSimulator> {
     const sim = new KubernetesSimulator(opts);
@@ -74,13 +82,15 @@ export class KubernetesSimulator {
       this.store,
       this.hub.settings,
       (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => handleControl(this, req, res, url, body),
+      opts.tls && { cert: opts.tls.cert, key: opts.tls.key },
     );
+    this.ca = opts.tls && (opts.tls.ca ?? opts.tls.cert);
     if (opts.seedNamespaces ?? true) for (const ns of SYSTEM_NAMESPACES) this.apply(namespaceFixture(ns));
   }
 
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `https://` with `tls`. */
   get url(): string {
-    return `http://${this.host}:${this.frontend.port}`;
+    return `${this.frontend.tls ? 'https' : 'http'}://${this.host}:${this.frontend.port}`;
   }
 
   get port(): number {
@@ -94,9 +104,17 @@ export class KubernetesSimulator {
 
   // ---- client configuration ------------------------------------------------------------
 
-  /** Kubeconfig YAML for this server (`insecure-skip-tls-verify: true`, the simulator's token unless another is given). */
+  /**
+   * Kubeconfig YAML for this server: over HTTPS its CA as certificate-authority-data (unless
+   * `ca` names another), over HTTP `insecure-skip-tls-verify: true`; the simulator's token
+   * unless another is given.
+   */
   kubeconfig(opts: KubeconfigOptions = {}): string {
-    return kubeconfigYaml(this.url, { ...opts, ...(opts.token === undefined && this.frontend.config.token ? { token: this.frontend.config.token } : {}) });
+    return kubeconfigYaml(this.url, {
+      ...opts,
+      ...(opts.token === undefined && this.frontend.config.token ? { token: this.frontend.config.token } : {}),
+      ...(opts.ca === undefined && this.ca ? { ca: this.ca } : {}),
+    });
   }
 
   writeKubeconfig(path: string, opts: KubeconfigOptions = {}): void {

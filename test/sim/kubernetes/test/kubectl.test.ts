@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { endpointSlice, KubernetesSimulator } from '../src/index.js';
+import { endpointSlice, KubernetesSimulator, selfSignedCertificate } from '../src/index.js';
 
 // kubectl as a second independent client: discovery, list, selectors, JSON patch. CI installs
 // Debian's kubernetes-client (kubectl 1.20) when the machine has no kubectl.
@@ -34,5 +34,16 @@ describe('Kubernetes simulator with kubectl', () => {
     expect(slices.items.map((i: any) => i.metadata.name)).toEqual(['web-1']);
     await kubectl('patch', 'endpointslice', 'web-1', '--type=json', '-p', '[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]');
     expect(sim.get('discovery.k8s.io/v1', 'EndpointSlice', 'default', 'web-1')?.endpoints).toMatchObject([{ conditions: { ready: false } }]);
+  });
+
+  it('sends the bearer token over HTTPS, verifying the certificate with the kubeconfig CA', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'k8s-sim-kubectl-'));
+    sim = await KubernetesSimulator.start({ tls: selfSignedCertificate(dir), token: 'kubectl-token' });
+    const kubeconfig = join(dir, 'config');
+    sim.writeKubeconfig(kubeconfig);
+    const kubectl = async (...args: string[]) => (await run('kubectl', ['--kubeconfig', kubeconfig, ...args], { env: { ...process.env, HOME: dir! } })).stdout;
+    expect(await kubectl('get', 'namespaces', '-o', 'name')).toContain('namespace/default');
+    sim.token = 'rotated';
+    await expect(kubectl('get', 'namespaces')).rejects.toThrow(/Unauthorized/);
   });
 });
