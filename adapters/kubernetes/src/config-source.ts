@@ -80,6 +80,9 @@ export class KubernetesConfigSource implements ConfigSource {
   private readonly namespaces: ResilientInformer<KubeLabelled> | undefined;
   private readonly writer: StatusWriter | undefined;
   private readonly parts = new Map<string, Part>();
+  /** Changed objects waiting for the next batch proposal (see `enqueue`). */
+  private readonly queued = new Map<string, Part>();
+  private flushScheduled = false;
   private readonly warned = new Set<string>();
   private sink: ConfigSink | undefined;
   private stopped = false;
@@ -178,12 +181,41 @@ export class KubernetesConfigSource implements ConfigSource {
     const proposed: SourcedObject[] = [{ object: config, origin: this.source }];
     const entry: Part = { resource, content, proposed, errors: [], object: obj, version: informer.version };
     this.parts.set(part, entry);
-    this.propose(part, entry);
-    if (entry.errors.length === 0) this.recheckRefused(part);
+    this.enqueue(part, entry);
   }
 
-  private propose(part: string, entry: Part): void {
-    const issues = this.sink!.propose(part, entry.proposed);
+  /**
+   * Objects are proposed in batches: an initial list or relist of thousands of objects is
+   * one `proposeAll` (the store validates the config set once per batch, not once per object).
+   */
+  private enqueue(part: string, entry: Part): void {
+    this.queued.set(part, entry);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.stopped || !this.sink || this.queued.size === 0) return;
+    const batch = new Map(this.queued);
+    this.queued.clear();
+    const sink = this.sink;
+    const results =
+      batch.size > 1 && sink.proposeAll
+        ? sink.proposeAll(new Map([...batch].map(([part, entry]) => [part, entry.proposed])))
+        : new Map([...batch].map(([part, entry]) => [part, sink.propose(part, entry.proposed)]));
+    let accepted = false;
+    for (const [part, entry] of batch) {
+      this.report(part, entry, results.get(part) ?? []);
+      if (entry.errors.length === 0) accepted = true;
+    }
+    if (accepted) this.recheckRefused(new Set(batch.keys()));
+  }
+
+  private report(part: string, entry: Part, issues: readonly ConfigIssue[]): void {
     const errors = issues.filter((i) => i.severity === 'error');
     const lines = issues.map(formatIssue);
     if (errors.length > 0) {
@@ -202,9 +234,9 @@ export class KubernetesConfigSource implements ConfigSource {
    * the sink re-tries refused parts itself but cannot tell us, so ask again — with the very
    * array refused before, which it recognises as a retry (no new rejection, no log).
    */
-  private recheckRefused(except: string): void {
+  private recheckRefused(except: ReadonlySet<string>): void {
     for (const [part, entry] of this.parts) {
-      if (part === except || entry.errors.length === 0) continue;
+      if (except.has(part) || entry.errors.length === 0 || this.queued.has(part)) continue;
       const errors = this.sink!.propose(part, entry.proposed).filter((i) => i.severity === 'error');
       if (errors.length === 0) this.logger?.info({ source: this.source, part }, `${this.source}: ${part} applies now`);
       entry.errors = errors;
@@ -216,9 +248,10 @@ export class KubernetesConfigSource implements ConfigSource {
     const entry = this.parts.get(part);
     if (!entry) return;
     this.parts.delete(part);
+    this.queued.delete(part);
     this.sink!.withdraw(part);
     this.logger?.info({ source: this.source, part }, `${this.source}: withdrew ${part}`);
-    this.recheckRefused(part);
+    this.recheckRefused(new Set([part]));
   }
 
   /** A namespace's labels changed: its objects are selected or not any more. */
@@ -238,6 +271,7 @@ export class KubernetesConfigSource implements ConfigSource {
     if (this.synced || this.stopped || !this.sink) return;
     if (this.namespaces && !this.namespaces.synced) return;
     if (!this.kinds.every(({ informer }) => informer.synced || informer.problem !== undefined)) return;
+    this.flush(); // synced means proposed
     this.synced = true;
     this.sink.markSynced();
     const missing = this.kinds.filter(({ informer }) => !informer.synced).map(({ informer }) => informer.name);

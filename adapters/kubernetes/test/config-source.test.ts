@@ -16,6 +16,14 @@ class Store extends ConfigStore {
     this.results.set(part, issues);
     return issues;
   }
+  override proposeAll(parts: ReadonlyMap<string, readonly SourcedObject[]>): ReadonlyMap<string, readonly ConfigIssue[]> {
+    const results = super.proposeAll(parts);
+    for (const [part, issues] of results) this.results.set(part, issues);
+    this.batches.push(parts.size);
+    return results;
+  }
+  /** Sizes of the batches proposed with proposeAll. */
+  readonly batches: number[] = [];
   /** The accepted object of a part, if any. */
   object(part: string): SourcedObject | undefined {
     return this.memory.config.get(part)?.objects[0];
@@ -75,6 +83,21 @@ describe('Kubernetes config source', () => {
 
     sim.remove(VS_API, 'VirtualService', 'default', 'reviews');
     await eventually('the withdrawal', () => store.object(PART('VirtualService', 'reviews')) === undefined);
+  });
+
+  it('proposes a large listing in batches, refusing only its invalid objects', async () => {
+    sim = await KubernetesSimulator.start();
+    for (let i = 0; i < 400; i++) sim.apply(virtualService(`vs-${i}`, i === 7 ? [90, 20] : [80, 20]));
+    const store = await startSource();
+    await eventually('synced', () => store.synced);
+    // One validation of the set per batch instead of one per object (the initial list is a few batches).
+    expect(Math.max(...store.batches)).toBeGreaterThan(50);
+    expect(store.object(PART('VirtualService', 'vs-0'))).toBeDefined();
+    expect(store.object(PART('VirtualService', 'vs-399'))).toBeDefined();
+    expect(store.object(PART('VirtualService', 'vs-7'))).toBeUndefined();
+    expect(store.results.get(PART('VirtualService', 'vs-7'))!.map(formatIssue).join('\n')).toMatch(/weights must add up to 100, got 110/);
+    const accepted = [...Array(400).keys()].filter((i) => store.object(PART('VirtualService', `vs-${i}`)) !== undefined);
+    expect(accepted).toHaveLength(399);
   });
 
   it('refuses an invalid object alone, with its errors in its status, and clears them once it is fixed', async () => {

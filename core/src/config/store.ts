@@ -107,6 +107,59 @@ export class ConfigStore implements ConfigSink {
     return issues.filter((i) => i.severity === 'warning' && (mine(i) || fresh(i)));
   }
 
+  /**
+   * Proposes many parts at once (a source's initial listing, a relist): the candidate set is
+   * validated once instead of once per part, so reading N objects costs O(N) validations
+   * rather than O(N²). Parts to which a new error belongs are left out and proposed one by
+   * one afterwards (refused with their own errors, as `propose` would); the rest are
+   * accepted together. The result holds, per part, what `propose` would have returned.
+   */
+  proposeAll(parts: ReadonlyMap<string, readonly SourcedObject[]>): ReadonlyMap<string, readonly ConfigIssue[]> {
+    const results = new Map<string, readonly ConfigIssue[]>();
+    const remaining = new Map(parts);
+    const blamed: string[] = [];
+    const current = this.currentParts();
+    const before = new Set(this.validate(current).map(issueKey));
+    while (remaining.size > 0) {
+      const candidate = new Map(current);
+      const messages = new Map<string, ConfigMessage>();
+      for (const [part, objects] of remaining) {
+        const message: ConfigMessage = { source: part, objects: [...objects], updatedAt: new Date().toISOString() };
+        candidate.set(part, message);
+        messages.set(part, message);
+      }
+      const issues = this.validate(candidate);
+      const owners = ownersOf(candidate);
+      const newErrors = issues.filter((i) => i.severity === 'error' && !before.has(issueKey(i)));
+      const guilty = new Set(newErrors.map((i) => owners.get(ownerKey(i))).filter((p): p is string => p !== undefined && remaining.has(p)));
+      if (newErrors.length > 0 && guilty.size === 0) {
+        // An error no proposed part owns (it arises from their combination): fall back to one by one.
+        blamed.push(...remaining.keys());
+        break;
+      }
+      if (guilty.size > 0) {
+        for (const part of guilty) {
+          remaining.delete(part);
+          blamed.push(part);
+        }
+        continue;
+      }
+      for (const [part, message] of messages) {
+        this.own.set(part, message);
+        this.failures.delete(part);
+        this.pending.delete(part);
+        this.publish(part, () => this.bus.config.put(part, message));
+        const mine = issues.filter((i) => i.severity === 'warning' && owners.get(ownerKey(i)) === part);
+        results.set(part, mine);
+      }
+      this.log.info({ source: this.opts.source, parts: messages.size }, 'config accepted');
+      break;
+    }
+    for (const part of blamed) results.set(part, this.tryPropose(part, parts.get(part)!));
+    this.retryPending();
+    return results;
+  }
+
   withdraw(part: string): void {
     const had = this.currentParts().has(part);
     this.own.set(part, null);

@@ -9,6 +9,12 @@ export interface ConfigSink {
    * stays in force.
    */
   propose(part: string, objects: readonly SourcedObject[]): readonly ConfigIssue[];
+  /**
+   * Proposes several parts at once (an initial listing): the same outcome per part as
+   * calling `propose` for each, at the cost of validating the config set about once.
+   * Optional: sources fall back to `propose` per part when a sink lacks it.
+   */
+  proposeAll?(parts: ReadonlyMap<string, readonly SourcedObject[]>): ReadonlyMap<string, readonly ConfigIssue[]>;
   /** The part is gone (file deleted): its objects are withdrawn. */
   withdraw(part: string): void;
   /** Report problems that stop a part from being read at all (unreadable file, bad YAML). */

@@ -198,3 +198,57 @@ describe('ConfigStore', () => {
     expect([...config.entries().keys()].sort()).toEqual(['dr', 'vs']);
   });
 });
+
+describe('ConfigStore.proposeAll', () => {
+  const vs = (name: string, weights: [number, number] = [95, 5]) =>
+    CANARY_VS.replace('name: greeter, namespace', `name: ${name}, namespace`).replace('weight: 95', `weight: ${weights[0]}`).replace('weight: 5', `weight: ${weights[1]}`);
+
+  it('accepts a batch with the same outcome per part as proposing them one by one', () => {
+    const bus = new InMemoryBus();
+    const store = new ConfigStore(bus, { source: 'k8s' });
+    const parts = new Map([
+      ['dr', objectsOf(GREETER_DR, 'dr')],
+      ['vs', objectsOf(CANARY_VS, 'vs')],
+    ]);
+    const results = store.proposeAll(parts);
+    expect([...results.keys()].sort()).toEqual(['dr', 'vs']);
+    expect([...results.values()].flatMap(errors)).toEqual([]);
+    expect(objectNames(bus.config.get('dr'))).toEqual(['DestinationRule/greeter']);
+    expect(objectNames(bus.config.get('vs'))).toEqual(['VirtualService/greeter']);
+  });
+
+  it('refuses only the parts with errors, each with its own errors, and keeps them for a retry', () => {
+    const bus = new InMemoryBus();
+    const store = new ConfigStore(bus, { source: 'k8s' });
+    const results = store.proposeAll(
+      new Map([
+        ['dr', objectsOf(DR_V1_ONLY, 'dr')],
+        ['good', objectsOf(CANARY_VS.replace('subset: v2', 'subset: v1'), 'good')],
+        ['bad-weights', objectsOf(vs('other', [60, 60]), 'bad-weights')],
+        // Valid alone, but its subset v2 is not in the DestinationRule: refused like a single proposal.
+        ['missing-subset', objectsOf(vs('third'), 'missing-subset')],
+      ]),
+    );
+    expect(errors(results.get('good')!)).toEqual([]);
+    expect(errors(results.get('bad-weights')!)).toContain(
+      'bad-weights:2:VirtualService/default/other: spec.http[0].route: weights must add up to 100, got 120',
+    );
+    expect(errors(results.get('missing-subset')!).join('\n')).toMatch(/subset "v2"/);
+    expect(bus.config.get('good')).toBeDefined();
+    expect(bus.config.get('bad-weights')).toBeUndefined();
+    expect(bus.config.get('missing-subset')).toBeUndefined();
+    expect(store.rejections).toBe(2);
+    // The store's own retry applies a refused part once what it needs arrives.
+    store.propose('dr', objectsOf(GREETER_DR, 'dr'));
+    expect(bus.config.get('missing-subset')).toBeDefined();
+  });
+
+  it('accepts hundreds of valid parts in one batch', () => {
+    const bus = new InMemoryBus();
+    const store = new ConfigStore(bus, { source: 'k8s' });
+    const parts = new Map(Array.from({ length: 300 }, (_, i) => [`p${i}`, objectsOf(vs(`vs-${i}`).replace(/subset: v\d/g, '').replace(/weight: \d+/g, 'weight: 50'), `p${i}`)] as const));
+    const results = store.proposeAll(parts);
+    expect([...results.values()].flatMap(errors)).toEqual([]);
+    expect([...bus.config.entries()]).toHaveLength(300);
+  });
+});
