@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesSimulator, endpointSlice, namespace, node, pod, service } from '../sim/kubernetes/src/index.js';
 import { startServe, waitFor, type ServeProcess } from '../support/process.js';
-import { greeterClient, sayHello, startGreeter, tally, useXdsServer } from '../support/xds-client.js';
+import { byInstance, greeterClient, startGreeter, tally, useXdsServer } from '../support/xds-client.js';
 
 const HOST = 'greeter.default.svc.cluster.local';
 const TARGET = `xds:///${HOST}:50051`;
@@ -57,20 +57,6 @@ function rbacRequest(method: string, path: string, query: Record<string, string>
   if (method === 'GET') return { group, resource, verb: query.watch ? 'watch' : name ? 'get' : 'list' };
   if (method === 'PATCH') return { group, resource: sub ? `${resource}/${sub}` : resource, verb: 'patch' };
   return { group, resource, verb: method.toLowerCase() };
-}
-
-/** Makes `calls` sequential calls and counts which backend instance (host:port) answered. */
-async function byInstance(client: unknown, calls: number): Promise<{ instances: Record<string, number>; errors: number }> {
-  const out = { instances: {} as Record<string, number>, errors: 0 };
-  for (let i = 0; i < calls; i++) {
-    try {
-      const reply = (await sayHello(client)) as { instance: string };
-      out.instances[reply.instance] = (out.instances[reply.instance] ?? 0) + 1;
-    } catch {
-      out.errors++;
-    }
-  }
-  return out;
 }
 
 // One control plane (`isthmus serve --kubeconfig`) reading Services, EndpointSlices, Pods,
@@ -182,9 +168,10 @@ describe('Kubernetes end to end: Service + EndpointSlices + a VirtualService CRD
     const bad = virtualService(95);
     (bad.spec.http[0]!.route[0] as any).weight = 'ninety';
     sim.apply(bad);
-    await waitFor(async () => JSON.stringify(await serve.getJson('/debug/configz')).includes('VirtualService/default/greeter'), 'the issue to be reported');
+    const part = 'kubernetes/Kubernetes/VirtualService/default/greeter';
+    await waitFor(async () => (await serve.getJson('/debug/configz')).rejected?.[part], 'the refusal to be reported');
     const configz = await serve.getJson('/debug/configz');
-    expect(configz.rejected['kubernetes/Kubernetes/VirtualService/default/greeter']).toEqual([
+    expect(configz.rejected[part]).toEqual([
       'kubernetes/Kubernetes:VirtualService/default/greeter: spec.http[0].route[0].weight: must be an integer, got "ninety"',
     ]);
     // --kube-write-status: the error is on the object itself, where `kubectl get -o yaml` shows it.

@@ -2,26 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsulSimulator } from '../sim/consul/src/index.js';
 import { NomadSimulator, uuid } from '../sim/nomad/src/index.js';
 import { startServe, waitFor, type ServeProcess } from '../support/process.js';
-import { greeterClient, sayHello, startGreeter, useXdsServer } from '../support/xds-client.js';
+import { byInstance, greeterClient, startGreeter, useXdsServer } from '../support/xds-client.js';
 
 // Both runtimes map into one shared domain, so `greeter` from Consul and `greeter` from
 // Nomad are one mesh service.
 const HOST = 'greeter.mesh.internal';
 const TARGET = `xds:///${HOST}:50051`;
-
-/** Makes `calls` sequential calls and counts which backend instance (host:port) answered. */
-async function byInstance(client: unknown, calls: number): Promise<{ instances: Record<string, number>; errors: number }> {
-  const out = { instances: {} as Record<string, number>, errors: 0 };
-  for (let i = 0; i < calls; i++) {
-    try {
-      const reply = (await sayHello(client)) as { instance: string };
-      out.instances[reply.instance] = (out.instances[reply.instance] ?? 0) + 1;
-    } catch {
-      out.errors++;
-    }
-  }
-  return out;
-}
 
 // One `isthmus serve` fed by a Consul simulator and a Nomad simulator at once: the same
 // service name registered in both (a service being migrated from VMs in Consul to Nomad),

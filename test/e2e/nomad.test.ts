@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NomadSimulator, uuid } from '../sim/nomad/src/index.js';
 import { startServe, waitFor, type ServeProcess } from '../support/process.js';
-import { greeterClient, sayHello, startGreeter, tally, useXdsServer } from '../support/xds-client.js';
+import { byInstance, greeterClient, startGreeter, tally, useXdsServer } from '../support/xds-client.js';
 
 const HOST = 'greeter.service.nomad';
 const TARGET = `xds:///${HOST}:50051`;
@@ -41,20 +41,6 @@ spec:
     - name: v2
       labels: {version: v2}
 `;
-
-/** Makes `calls` sequential calls and counts which backend instance (host:port) answered. */
-async function byInstance(client: unknown, calls: number): Promise<{ instances: Record<string, number>; errors: number }> {
-  const out = { instances: {} as Record<string, number>, errors: 0 };
-  for (let i = 0; i < calls; i++) {
-    try {
-      const reply = (await sayHello(client)) as { instance: string };
-      out.instances[reply.instance] = (out.instances[reply.instance] ?? 0) + 1;
-    } catch {
-      out.errors++;
-    }
-  }
-  return out;
-}
 
 // One control plane (`isthmus serve --nomad`) fed by the Nomad simulator, three real
 // greeter backends registered as allocations of one job (two v1, one v2 canary with

@@ -37,3 +37,17 @@ export async function tally(client: unknown, calls: number, headers: Record<stri
   }
   return t;
 }
+
+/** Makes `calls` sequential calls and counts which backend instance (host:port) answered. */
+export async function byInstance(client: unknown, calls: number): Promise<{ instances: Record<string, number>; errors: number }> {
+  const out = { instances: {} as Record<string, number>, errors: 0 };
+  for (let i = 0; i < calls; i++) {
+    try {
+      const reply = (await sayHello(client)) as { instance: string };
+      out.instances[reply.instance] = (out.instances[reply.instance] ?? 0) + 1;
+    } catch {
+      out.errors++;
+    }
+  }
+  return out;
+}

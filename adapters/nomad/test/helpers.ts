@@ -1,4 +1,4 @@
-import type { Logger, RegistryShard, RegistrySink, Workload } from '@isthmus/core';
+import type { RegistryShard, RegistrySink, Workload } from '@isthmus/core';
 import type { NomadTuning } from '../src/options.js';
 
 /** Short waits, timeouts, backoff and intervals so tests run fast; the logic is that of the defaults. */
@@ -18,33 +18,7 @@ export const FAST: NomadTuning = {
   staleReportIntervalMs: 100,
 };
 
-/** Polls `cond` until it holds (returns its value) or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, cond: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-export interface LogLine {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string;
-}
-
-/** A Logger that keeps every line, to check what operators are told. */
-export function captureLogger(lines: LogLine[] = []): Logger & { lines: LogLine[] } {
-  const make = (bindings: Record<string, unknown>): Logger & { lines: LogLine[] } => {
-    const at = (level: string) => (obj: object, msg = '') => {
-      lines.push({ level, obj: { ...bindings, ...(obj as Record<string, unknown>) }, msg });
-    };
-    return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b) => make({ ...bindings, ...b }) };
-  };
-  return make({});
-}
+export { captureLogger, eventually, type LogLine } from '../../../test/support/adapter-helpers.js';
 
 /** A sink that keeps every call. */
 export class Sink implements RegistrySink {
