@@ -218,10 +218,13 @@ export class KvReplicatedMap<T> implements ReplicatedMap<T> {
       value = env.value as T;
     }
     this.pendingKeys.delete(key);
+    const previous = this.revisions.get(key);
     this.values.set(key, value);
     this.revisions.set(key, revision);
     if (this.o.revisionMetric) this.o.metrics.kvRevision.set({ source: key }, revision);
-    if (!replay) {
+    // Lag counts live entries, and entries a replay (after a reconnect) brings that changed
+    // since this process last had them; not the initial replay of old state.
+    if (!replay || (previous !== undefined && revision > previous)) {
       const published = Date.parse(env.publishedAt);
       if (Number.isFinite(published)) this.o.metrics.received(this.o.name, published);
     }
