@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   readonly httpPort: number;
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
+  /** Endpoint-only changes: at most one build per this interval (docs/decisions/005). */
+  readonly endpointIntervalMs?: number;
   readonly logLevel?: string;
   /** Extra modules: plugins, or tests rebinding a token. */
   readonly modules?: readonly ContainerModule[];
@@ -70,6 +72,7 @@ export class MeshRuntime {
     this.container.bind<CoreOptions>(CoreOptions).toConstantValue({
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
+      ...(o.endpointIntervalMs !== undefined ? { endpointIntervalMs: o.endpointIntervalMs } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
     });
     this.container.bind<XdsSettings>(XdsSettings).toConstantValue({ serverId: o.serverId ?? `isthmus@${o.address}:${o.xdsPort}` });

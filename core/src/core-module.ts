@@ -13,6 +13,8 @@ export const CoreOptions = Symbol.for('isthmus.CoreOptions');
 export interface CoreOptions {
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
+  /** Endpoint-only changes: at most one build per this interval (MeshEngineOptions). */
+  readonly endpointIntervalMs?: number;
   readonly logLevel?: string;
 }
 
@@ -36,6 +38,7 @@ export const coreModule = new ContainerModule(({ bind, isBound }) => {
         metrics: ctx.get<Registry>(MetricsRegistry),
         ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
         ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
+        ...(options.endpointIntervalMs !== undefined ? { endpointIntervalMs: options.endpointIntervalMs } : {}),
       });
     })
     .inSingletonScope();

@@ -43,6 +43,7 @@ export function serveCommand(): Command {
     .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
+    .option('--endpoint-interval-ms <ms>', 'endpoint-only changes are pushed at once, then at most once per <ms>', parseMs, 100)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info')
     .option('--consul <url>', 'read services from Consul at <url> (http://127.0.0.1:8500, https://...:8501)')
     .option('--consul-token <token>', 'Consul ACL token (env CONSUL_HTTP_TOKEN)')
@@ -101,7 +102,7 @@ Examples:
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
-      debounceMs: number; maxDelayMs: number; logLevel: string;
+      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
     } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
       const kube = kubernetesRequested(opts);
@@ -124,6 +125,7 @@ Examples:
         httpPort: opts.httpPort,
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
+        endpointIntervalMs: opts.endpointIntervalMs,
         logLevel: opts.logLevel,
         modules: [...platforms, ...plugins.map((p) => p.module)],
       });

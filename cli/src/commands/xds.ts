@@ -40,6 +40,7 @@ export function xdsCommand(): Command {
     .option('--require-source <source>', 'serve nothing until this registry source is on NATS, e.g. consul/dc1 (repeatable)', collect, [])
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
+    .option('--endpoint-interval-ms <ms>', 'endpoint-only changes are pushed at once, then at most once per <ms>', parseMs, 100)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info');
   withNatsOptions(withLivenessOptions(cmd), { required: true });
   return cmd
@@ -56,7 +57,7 @@ Examples:
     )
     .action(async (opts: NatsFlags & LivenessFlags & {
       xdsPort: number; httpPort: number; address: string; serverId?: string; plugin: string[]; requireSource: string[];
-      debounceMs: number; maxDelayMs: number; logLevel: string;
+      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
     }) => {
       const logger = createLogger(opts.logLevel);
       const plugins = [];
@@ -69,6 +70,7 @@ Examples:
         httpPort: opts.httpPort,
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
+        endpointIntervalMs: opts.endpointIntervalMs,
         logLevel: opts.logLevel,
         serverId,
         modules: [

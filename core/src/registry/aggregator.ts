@@ -4,16 +4,10 @@ import type { SourceStatus } from '../model/shard.js';
 import type { RegistryMessage } from '../bus/bus.js';
 import type { EndpointSet, MeshService } from '../snapshot/mesh-snapshot.js';
 import { contentHash, hashOf, stableStringify } from '../util/hash.js';
+import { diffShard, type HostContribution, type ShardState } from './host-diff.js';
 
-/** Per-source contribution to one host, with a content hash so unchanged hosts are skipped. */
-interface HostContribution {
-  readonly service?: Service;
-  readonly workloads: readonly Workload[];
-  readonly hash: string;
-}
-
-// Adapters that keep unchanged objects (the usual case for in-process adapters) pay for
-// hashing a workload only once.
+// Only changed hosts are hashed (host-diff.ts); a workload object kept across updates is
+// hashed once.
 const objectHashes = new WeakMap<object, string>();
 function cachedHash(o: object): string {
   let h = objectHashes.get(o);
@@ -26,13 +20,14 @@ function cachedHash(o: object): string {
 
 /**
  * Merges the registry shards of every source into one view keyed by mesh hostname.
- * A shard update recomputes only the hosts whose contribution from that source changed,
- * so the cost of a change is proportional to what changed, not to the mesh size.
+ * A shard update recomputes only the hosts whose contribution from that source changed
+ * (found by cheap comparison, see host-diff.ts), so after one pass over the shard the cost
+ * of a change is proportional to what changed, not to the mesh size.
  */
 export class RegistryAggregator {
   private readonly messages = new Map<string, RegistryMessage>();
-  /** source → host → contribution */
-  private readonly contributions = new Map<string, Map<string, HostContribution>>();
+  /** source → its last shard split by host */
+  private readonly shards = new Map<string, ShardState>();
   private readonly services = new Map<string, MeshService>();
   private readonly endpoints = new Map<string, EndpointSet>();
   private changedServices = new Set<string>();
@@ -40,23 +35,29 @@ export class RegistryAggregator {
 
   /** Applies a source's message (undefined: the source is gone). Returns the hosts touched. */
   apply(source: string, message: RegistryMessage | undefined): number {
-    if (message === undefined) this.messages.delete(source);
-    else this.messages.set(source, message);
-    const previous = this.contributions.get(source) ?? new Map<string, HostContribution>();
-    const next = message ? groupByHost(message) : new Map<string, HostContribution>();
-    if (next.size === 0) this.contributions.delete(source);
-    else this.contributions.set(source, next);
-    const touched = new Set<string>();
-    for (const [host, c] of next) if (previous.get(host)?.hash !== c.hash) touched.add(host);
-    for (const host of previous.keys()) if (!next.has(host)) touched.add(host);
-    for (const host of touched) this.recompute(host);
-    return touched.size;
+    return this.update(source, message).hosts;
   }
 
-  private recompute(host: string): void {
+  /**
+   * apply(), also saying how many of the touched hosts changed their service definition
+   * (0: an endpoint-only change, which the engine may build without a quiet period).
+   */
+  update(source: string, message: RegistryMessage | undefined): { hosts: number; services: number } {
+    if (message === undefined) this.messages.delete(source);
+    else this.messages.set(source, message);
+    const { state, changed } = diffShard(this.shards.get(source), message?.shard);
+    if (state) this.shards.set(source, state);
+    else this.shards.delete(source);
+    let services = 0;
+    for (const host of changed) if (this.recompute(host)) services++;
+    return { hosts: changed.size, services };
+  }
+
+  /** Re-merges one host from every source; true when its service definition changed. */
+  private recompute(host: string): boolean {
     const parts: { source: string; c: HostContribution }[] = [];
-    for (const [source, hosts] of this.contributions) {
-      const c = hosts.get(host);
+    for (const [source, shard] of this.shards) {
+      const c = shard.hosts.get(host);
       if (c) parts.push({ source, c });
     }
     parts.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
@@ -78,8 +79,10 @@ export class RegistryAggregator {
       const version = contentHash(...workloads.map(cachedHash));
       if (oldEndpoints?.version !== version) this.endpoints.set(host, { hostname: host, workloads, version });
     }
-    if (this.services.get(host) !== oldService) this.changedServices.add(host);
+    const serviceChanged = this.services.get(host) !== oldService;
+    if (serviceChanged) this.changedServices.add(host);
     if (this.endpoints.get(host) !== oldEndpoints) this.changedEndpoints.add(host);
+    return serviceChanged;
   }
 
   /** Returns and clears what changed since the last call. */
@@ -115,25 +118,6 @@ export class RegistryAggregator {
         workloads: m.shard.workloads.length,
       }));
   }
-}
-
-function groupByHost(message: RegistryMessage): Map<string, HostContribution> {
-  const services = new Map<string, Service>();
-  for (const s of message.shard.services) services.set(s.hostname, s);
-  const workloads = new Map<string, Workload[]>();
-  for (const w of message.shard.workloads) {
-    let list = workloads.get(w.hostname);
-    if (!list) workloads.set(w.hostname, (list = []));
-    list.push(w);
-  }
-  const out = new Map<string, HostContribution>();
-  for (const host of new Set([...services.keys(), ...workloads.keys()])) {
-    const service = services.get(host);
-    const ws = (workloads.get(host) ?? []).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const hash = contentHash(service ? cachedHash(service) : '-', ...ws.map(cachedHash));
-    out.set(host, { ...(service ? { service } : {}), workloads: ws, hash });
-  }
-  return out;
 }
 
 /** One hostname from several sources: ports unioned by number (first source wins a clash). */

@@ -9,7 +9,7 @@ import { convertLegacy } from '../config/legacy.js';
 import { compileRules } from '../rules/compile.js';
 import { compileSidecars, type SidecarScope } from '../rules/sidecar.js';
 import { contentHash } from '../util/hash.js';
-import { Debouncer } from '../util/debouncer.js';
+import { BuildScheduler } from './build-scheduler.js';
 import type { MeshSnapshot } from './mesh-snapshot.js';
 import type { Logger } from '../logging.js';
 
@@ -22,10 +22,15 @@ export interface ReadinessGate {
 export interface MeshEngineOptions {
   readonly logger: Logger;
   readonly metrics?: Registry;
-  /** Quiet period before a burst of changes is built into a snapshot (Istio: 100 ms). */
+  /** Quiet period before a burst of config changes is built into a snapshot (Istio: 100 ms). */
   readonly debounceMs?: number;
-  /** Longest a change waits during a continuous burst. */
+  /** Longest a change waits during a continuous burst (default 1,000 ms). */
   readonly maxDelayMs?: number;
+  /**
+   * Endpoint-only changes are not debounced but throttled: built at once, then at most
+   * once per this interval (default 100 ms). See BuildPolicy in build-scheduler.ts.
+   */
+  readonly endpointIntervalMs?: number;
 }
 
 /** Prefix of the registry sources derived from ServiceEntry/WorkloadEntry config parts. */
@@ -40,7 +45,7 @@ export class MeshEngine {
   private readonly aggregator = new RegistryAggregator();
   private readonly gates: ReadinessGate[] = [];
   private readonly listeners = new Set<(s: MeshSnapshot) => void>();
-  private readonly debouncer: Debouncer;
+  private readonly scheduler: BuildScheduler;
   private readonly unsubscribers: Unsubscribe[] = [];
   private readyTimer: NodeJS.Timeout | undefined;
   private snapshot: MeshSnapshot | undefined;
@@ -60,7 +65,11 @@ export class MeshEngine {
     private readonly bus: Bus,
     private readonly options: MeshEngineOptions,
   ) {
-    this.debouncer = new Debouncer(() => this.build(), options.debounceMs ?? 100, options.maxDelayMs ?? 1000);
+    this.scheduler = new BuildScheduler(() => this.build(), {
+      quietMs: options.debounceMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 1000,
+      endpointIntervalMs: options.endpointIntervalMs ?? 100,
+    });
     if (options.metrics) {
       this.builds = new Counter({
         name: 'isthmus_snapshot_builds_total',
@@ -88,12 +97,13 @@ export class MeshEngine {
   start(): void {
     this.unsubscribers.push(
       this.bus.registry.watch((source, message) => {
-        this.aggregator.apply(source, message);
-        this.debouncer.trigger();
+        const { services } = this.aggregator.update(source, message);
+        // A new or changed service definition is config-like (it changes clusters, routes).
+        this.scheduler.trigger(services > 0 ? 'config' : 'endpoints');
       }),
       this.bus.config.watch(() => {
         this.configDirty = true;
-        this.debouncer.trigger();
+        this.scheduler.trigger('config');
       }),
     );
     // Gates flip without a bus event (e.g. a config source finished its first read).
@@ -103,14 +113,14 @@ export class MeshEngine {
         clearInterval(this.readyTimer);
         this.readyTimer = undefined;
       } else if (this.notReady().length === 0) {
-        this.debouncer.trigger();
+        this.scheduler.trigger('config');
       }
     }, 50);
-    this.debouncer.trigger();
+    this.scheduler.trigger('config');
   }
 
   stop(): void {
-    this.debouncer.cancel();
+    this.scheduler.cancel();
     if (this.readyTimer) clearInterval(this.readyTimer);
     for (const u of this.unsubscribers.splice(0)) u();
   }
@@ -141,7 +151,7 @@ export class MeshEngine {
 
   /** Builds now if anything is pending (tests, shutdown). */
   flush(): void {
-    this.debouncer.flush();
+    this.scheduler.flush();
   }
 
   private build(): void {
@@ -173,24 +183,27 @@ export class MeshEngine {
       this.issues = compiled.issues;
       for (const i of compiled.issues) this.options.logger.warn({ issue: i }, 'rule warning');
     }
-    const endpoints = this.aggregator.endpointsView();
+    // Copies: the aggregator keeps mutating its maps, a snapshot never changes. A part
+    // nothing changed in is the previous snapshot's (same content, already copied).
+    const previous = this.snapshot;
+    const servicesCopy = previous && changes.services.size === 0 ? previous.services : new Map(services);
+    const endpointsCopy = previous && changes.endpoints.size === 0 ? previous.endpoints : new Map(this.aggregator.endpointsView());
     const version = contentHash(
-      versionsOf(services),
-      versionsOf(endpoints),
+      versionsOf(servicesCopy),
+      versionsOf(endpointsCopy),
       versionsOf(this.routes),
       versionsOf(this.destinations),
       versionsOf(this.sidecars),
     );
-    if (this.snapshot?.version === version) {
+    if (previous?.version === version) {
       this.bus.snapshotApplied?.();
       return;
     }
     const snapshot: MeshSnapshot = {
       version,
       sequence: ++this.sequence,
-      // Copies: the aggregator keeps mutating its maps, a snapshot never changes.
-      services: new Map(services),
-      endpoints: new Map(endpoints),
+      services: servicesCopy,
+      endpoints: endpointsCopy,
       routes: this.routes,
       destinations: this.destinations,
       sidecars: this.sidecars,
@@ -232,9 +245,17 @@ export class MeshEngine {
   }
 }
 
+// Per immutable map (snapshot parts, compiled rules): parts that did not change since the
+// last build are not sorted and joined again.
+const versionLists = new WeakMap<ReadonlyMap<string, { version: string }>, string>();
 function versionsOf(map: ReadonlyMap<string, { version: string }>): string {
-  const keys = [...map.keys()].sort();
-  return keys.map((k) => `${k}=${map.get(k)!.version}`).join(';');
+  let list = versionLists.get(map);
+  if (list === undefined) {
+    const keys = [...map.keys()].sort();
+    list = keys.map((k) => `${k}=${map.get(k)!.version}`).join(';');
+    versionLists.set(map, list);
+  }
+  return list;
 }
 
 function sameVersions(a: ReadonlyMap<string, { version: string }>, b: ReadonlyMap<string, { version: string }>): boolean {

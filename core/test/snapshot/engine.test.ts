@@ -137,4 +137,38 @@ spec:
     await until(() => ea.snapshots.at(-1)?.services.size === 3 && eb.snapshots.at(-1)?.services.size === 3);
     expect(eb.snapshots.at(-1)!.version).toBe(ea.snapshots.at(-1)!.version);
   });
+
+  it('builds endpoint-only changes without the quiet period; config and service changes still wait for it', async () => {
+    const bus = new InMemoryBus();
+    // A quiet period no test waits out: only the endpoint throttle can build in time.
+    const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 60_000, maxDelayMs: 120_000, endpointIntervalMs: 5 });
+    engines.push(e);
+    const snapshots: MeshSnapshot[] = [];
+    e.onSnapshot((s) => snapshots.push(s));
+    e.requireRegistrySource('s/1');
+    e.start();
+    const shard = (address: string, port = 50051) =>
+      message({ source: 's/1', services: [aService('a.x', { ports: [{ name: 'grpc', number: port, protocol: 'GRPC' }] })], workloads: [aWorkload('a.x', 'a1', { address })] });
+    await bus.registry.put('s/1', shard('10.0.0.1'));
+    e.flush();
+    expect(snapshots).toHaveLength(1);
+
+    await bus.registry.put('s/1', shard('10.0.0.2'));
+    await until(() => snapshots.length === 2);
+    expect([...snapshots[1]!.changes.endpoints]).toEqual(['a.x']);
+
+    // A service definition change (new port) is config-like: it waits for the quiet period.
+    await bus.registry.put('s/1', shard('10.0.0.2', 50052));
+    await bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects: parseConfigText(RULES, 'mesh.yaml').objects, updatedAt: 'x' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(snapshots).toHaveLength(2);
+    // ... and an endpoint change arriving meanwhile joins that batch instead of splitting it.
+    await bus.registry.put('s/1', shard('10.0.0.3', 50052));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(snapshots).toHaveLength(2);
+    e.flush();
+    expect(snapshots).toHaveLength(3);
+    expect(snapshots[2]!.routes.has(H)).toBe(true);
+    expect(snapshots[2]!.endpoints.get('a.x')!.workloads[0]!.address).toBe('10.0.0.3');
+  });
 });
