@@ -76,6 +76,12 @@ describe('gRPC C-core 1.51 gets only what it can enforce', () => {
         { name: 'rest', destinations: [{ host: host('abort'), weight: 100 }] },
       ]),
     );
+    // Compact EDS (HEALTHY and weight 1 left out): v1 with no health field and weight 3, v2 UNHEALTHY.
+    b.withService(aService(host('health')).withPort('grpc', PORT).build());
+    b.withWorkloads(
+      aWorkload(host('health'), 'health-v1').at('127.0.0.1').withPort('grpc', backends.v1!.port).withLabels({ version: 'v1' }).withWeight(3).build(),
+      aWorkload(host('health'), 'health-v2').at('127.0.0.1').withPort('grpc', backends.v2!.port).withLabels({ version: 'v2' }).withHealth('UNHEALTHY').build(),
+    );
     registry = new Registry();
     server = new XdsServer({ metrics: registry, serverId: 'isthmus-ccore-test' });
     xdsPort = await server.listen('127.0.0.1', 0);
@@ -109,6 +115,12 @@ describe('gRPC C-core 1.51 gets only what it can enforce', () => {
     expect(faulty.errors).toBe(20);
     expect(faulty.lastError).toContain('RESOURCE_EXHAUSTED');
     expect((await ccoreCalls('abort', 20)).errors).toBe(0);
+  });
+
+  it('compact endpoints: an endpoint without health_status is used, an UNHEALTHY one is not', async () => {
+    const c = await ccoreCalls('health', 30);
+    expect(c.errors, c.lastError).toBe(0);
+    expect(c.v1).toBe(30);
   });
 
   it('no NACK from C-core', async () => {

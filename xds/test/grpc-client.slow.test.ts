@@ -9,7 +9,7 @@ import {
   LISTENER_TYPE_URL,
   ROUTE_TYPE_URL,
 } from '../src/resources/type-urls.js';
-import { aRouteTable, canarySnapshot, GREETER } from './helpers/builders.js';
+import { aRouteTable, aService, aSnapshot, aWorkload, canarySnapshot, GREETER, versionSubsets } from './helpers/builders.js';
 import { greeterClient, startGreeter, tally, waitFor, type Greeter } from './helpers/greeter.js';
 
 const TARGET = `xds:///${GREETER}:50051`;
@@ -117,6 +117,31 @@ describe('proxyless gRPC (grpc-js-xds 1.14) against the xDS server', () => {
     } finally {
       await v2b.stop();
     }
+  });
+
+  it('follows an endpoint turning UNHEALTHY and back (health omitted while HEALTHY: compact EDS)', async () => {
+    // Both backends in the service's own cluster; gRPC EDS leaves HEALTHY (and weight 1) out,
+    // so the change is a field appearing, then going away again: grpc-js must see both.
+    const mesh = (v2Health: 'HEALTHY' | 'UNHEALTHY') =>
+      aSnapshot()
+        .withService(aService(GREETER).withPort('grpc', 50051).build())
+        .withWorkloads(
+          aWorkload(GREETER, 'greeter-v1').at('127.0.0.1').withPort('grpc', v1.port).withLabels({ version: 'v1' }).build(),
+          aWorkload(GREETER, 'greeter-v2').at('127.0.0.1').withPort('grpc', v2.port).withLabels({ version: 'v2' }).withHealth(v2Health).build(),
+        )
+        .withDestinations(versionSubsets(GREETER))
+        .withRoutes(aRouteTable(GREETER, [{ name: 'all', destinations: [{ host: GREETER, weight: 100 }] }]))
+        .build();
+    server.setSnapshot(mesh('HEALTHY'));
+    await waitFor(async () => {
+      const t = await tally(client, 40);
+      return (t.counts.v1 ?? 0) > 0 && (t.counts.v2 ?? 0) > 0;
+    }, 'calls on both backends');
+    server.setSnapshot(mesh('UNHEALTHY'));
+    await waitFor(async () => (await tally(client, 20)).counts.v1 === 20, 'v2 left out once UNHEALTHY');
+    expect(await tally(client, 100)).toMatchObject({ counts: { v1: 100 }, errors: 0 });
+    server.setSnapshot(mesh('HEALTHY'));
+    await waitFor(async () => ((await tally(client, 40)).counts.v2 ?? 0) > 0, 'v2 back once HEALTHY');
   });
 
   it('counted no NACK at all', async () => {

@@ -28,7 +28,8 @@ export interface Refusal {
  * instead (or nothing, if there never was one) while the other resources apply.
  */
 export class ResourceCache implements ResourceMemo {
-  private readonly entries = new Map<string, Entry>();
+  /** name → inputs key → entry. */
+  private readonly entries = new Map<string, Map<string, Entry>>();
   private readonly lastGood = new Map<string, Entry>();
   /** Advanced by the snapshot cache on every snapshot; entries remember when they were last used. */
   epoch = 0;
@@ -46,15 +47,16 @@ export class ResourceCache implements ResourceMemo {
   }
 
   get(name: string, key: string, build: (warn: (message: string) => void) => JsonObject): EncodedResource | undefined {
-    const cacheKey = `${name}\0${key}`;
-    let entry = this.entries.get(cacheKey);
+    let byKey = this.entries.get(name);
+    if (!byKey) this.entries.set(name, (byKey = new Map()));
+    let entry = byKey.get(key);
     if (entry) {
       this.stats.hits++;
     } else {
       const refusals: Refusal[] = [];
       const resource = this.build(name, build, refusals);
       entry = { resource, used: this.epoch, ...(refusals[0] ? { refusal: refusals[0] } : {}) };
-      this.entries.set(cacheKey, entry);
+      byKey.set(key, entry);
     }
     entry.used = this.epoch;
     const good = this.lastGood.get(name);
@@ -62,21 +64,44 @@ export class ResourceCache implements ResourceMemo {
     return entry.resource;
   }
 
-  /** Forgets what was not used in the current epoch (call after every proxy regenerated). */
-  sweep(): void {
-    for (const map of [this.entries, this.lastGood]) {
-      for (const [k, e] of map) if (e.used < this.epoch) map.delete(k);
+  /**
+   * Forgets what was not used since epoch `since` (default: the current one), among the
+   * names `reached` selects (all when omitted). Only safe for names every proxy holding
+   * them regenerated since `since` (SnapshotCache.endRound decides).
+   */
+  sweep(reached?: (name: string) => boolean, since = this.epoch): void {
+    // (Deleting the current key while iterating a Map is safe.)
+    for (const name of this.entries.keys()) if (!reached || reached(name)) this.sweepName(name, since);
+    for (const [name, e] of this.lastGood) if (e.used < since && (!reached || reached(name))) this.lastGood.delete(name);
+  }
+
+  /** sweep() for exactly these names: O(names), not O(cache). */
+  sweepNames(names: Iterable<string>, since = this.epoch): void {
+    for (const name of names) {
+      this.sweepName(name, since);
+      const good = this.lastGood.get(name);
+      if (good && good.used < since) this.lastGood.delete(name);
     }
   }
 
+  private sweepName(name: string, since: number): void {
+    const byKey = this.entries.get(name);
+    if (!byKey) return;
+    for (const [k, e] of byKey) if (e.used < since) byKey.delete(k);
+    if (byKey.size === 0) this.entries.delete(name);
+  }
+
+  /** Distinct resources held (all names and keys). */
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const byKey of this.entries.values()) n += byKey.size;
+    return n;
   }
 
   /** The refusals behind resources still in use (swept with them). */
   refusals(): Refusal[] {
     const out = new Map<string, Refusal>();
-    for (const e of this.entries.values()) if (e.refusal) out.set(`${e.refusal.name}\0${e.refusal.errors.join('\0')}`, e.refusal);
+    for (const byKey of this.entries.values()) for (const e of byKey.values()) if (e.refusal) out.set(`${e.refusal.name}\0${e.refusal.errors.join('\0')}`, e.refusal);
     return [...out.values()];
   }
 

@@ -1,38 +1,48 @@
 import type { MeshSnapshot, XdsContributor } from '@isthmus/core';
-import type { Generator, GeneratorRegistry, SnapshotInput } from '../generators/generator.js';
+import type { Generator, GeneratorRegistry, ResourceDependencies, SnapshotInput } from '../generators/generator.js';
 import type { XdsLogger } from '../logger.js';
-import type { ResourceSource } from '../protocol/source.js';
+import type { ResourceSource, SubscribedNames } from '../protocol/source.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
+import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS, type InputChanges } from './change-log.js';
 import { ContributionStage } from './contributions.js';
 import { ResourceCache, type Refusal } from './resource-cache.js';
 
-const INPUTS: readonly SnapshotInput[] = ['services', 'endpoints', 'routes', 'destinations', 'sidecars'];
+/** How often (in epochs) endRound also sweeps names nobody subscribes to any more. */
+const SWEEP_EVERY = 32;
 
 /** Which parts of the snapshot differ, by their content versions. */
 export function changedInputs(prev: MeshSnapshot | undefined, next: MeshSnapshot): SnapshotInput[] {
-  if (!prev) return [...INPUTS];
+  if (!prev) return [...SNAPSHOT_INPUTS];
   if (prev.version === next.version) return [];
-  return INPUTS.filter((input) => mapChanged(prev[input], next[input]));
-}
-
-function mapChanged(a: ReadonlyMap<string, { version: string }>, b: ReadonlyMap<string, { version: string }>): boolean {
-  if (a === b) return false;
-  if (a.size !== b.size) return true;
-  for (const [k, v] of b) if (a.get(k)?.version !== v.version) return true;
-  return false;
+  const keys = changedKeys(prev, next);
+  return SNAPSHOT_INPUTS.filter((input) => keys.has(input));
 }
 
 /**
  * The cache layer: holds the current MeshSnapshot and serves each proxy the resources
  * its generator builds from it, shared through one ResourceCache per generator. Every
- * snapshot opens a new epoch; per snapshot input it remembers the epoch it last changed
- * in, so a stream can tell cheaply whether a type may differ since it last looked.
+ * snapshot opens a new epoch; per epoch it remembers which keys (hosts) of each input
+ * changed (change-log.ts), so a stream can tell cheaply whether the resources it
+ * subscribes to may differ since it last looked — per name when the generator declares
+ * its dependencies, so an endpoint change only regenerates its watchers.
  */
 export class SnapshotCache implements ResourceSource {
   private snapshot: MeshSnapshot | undefined;
   private currentEpoch = 0;
   private readonly changedAt = new Map<SnapshotInput, number>();
+  private readonly log = new ChangeLog(2 * SWEEP_EVERY);
+  private lastFullSweep = 0;
+  /** Per generator, the subscribed names this epoch's change reached (changedNames). */
+  private readonly reached = new Map<Generator, Set<string>>();
+  /** Generators that served a wildcard subscription since the last round. */
+  private readonly wildcards = new Set<Generator>();
+  /** Per generator, name → dependencies in the current snapshot (kept while only endpoints change). */
+  private deps = new Map<Generator, Map<string, ResourceDependencies>>();
+  /** Bumped whenever `deps` is dropped: dependency indexes built before are stale. */
+  private depsGeneration = 0;
+  /** Per subscription group (its byName map): its names indexed by dependency. */
+  private readonly indexes = new WeakMap<object, { revision: number; generation: number; index: DependencyIndex }>();
   private readonly caches = new Map<Generator, ResourceCache>();
   private readonly contributions: ContributionStage;
 
@@ -58,21 +68,55 @@ export class SnapshotCache implements ResourceSource {
 
   /** Installs a snapshot; returns the inputs that changed (none: nothing to push). */
   setSnapshot(next: MeshSnapshot): SnapshotInput[] {
-    const changed = changedInputs(this.snapshot, next);
+    const prev = this.snapshot;
+    const keys = prev?.version === next.version ? new Map<SnapshotInput, Set<string>>() : changedKeys(prev, next);
+    const changed = SNAPSHOT_INPUTS.filter((input) => !prev || keys.has(input));
     this.snapshot = next;
+    // Dependencies never read endpoints (Generator.dependencies): keep them while only endpoints change.
+    if (!prev || [...keys.keys()].some((input) => input !== 'endpoints')) {
+      this.deps = new Map();
+      this.depsGeneration++;
+    }
     if (changed.length === 0) return changed;
     this.currentEpoch++;
+    this.log.record(this.currentEpoch, keys);
     for (const input of changed) this.changedAt.set(input, this.currentEpoch);
     for (const cache of this.caches.values()) cache.epoch = this.currentEpoch;
     this.contributions.epoch = this.currentEpoch;
     return changed;
   }
 
-  /** After a push round: drops resources no proxy used since the last change of their inputs. */
+  /**
+   * After a push round, forgets resources no proxy holds any more, without scanning the
+   * whole cache: every proxy subscribed to a name this epoch's change reached was
+   * regenerated in the round, so among those names an entry the round did not use is
+   * held by nobody. Every SWEEP_EVERY epochs a full pass also drops entries of names
+   * nobody subscribes to by name any more (left by proxies that went away), by the same
+   * rule over the changes since the previous full pass. Generators without dependencies
+   * regenerate every subscriber on any change of their inputs: a full sweep each time.
+   */
   endRound(): void {
+    const full = this.currentEpoch - this.lastFullSweep >= SWEEP_EVERY;
+    const since = full ? this.log.since(this.lastFullSweep) : undefined;
     for (const [generator, cache] of this.caches) {
-      if (generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch)) cache.sweep();
+      const changedNow = generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch);
+      if (!generator.dependencies) {
+        if (changedNow) cache.sweep();
+        continue;
+      }
+      if (changedNow && this.wildcards.has(generator)) {
+        // A wildcard subscriber regenerated every name: the precise rule over the whole cache.
+        const latest = this.log.latest();
+        cache.sweep((name) => affects(latest, generator.inputs, this.dependenciesOf(generator, name)));
+      } else if (changedNow) {
+        cache.sweepNames(this.reached.get(generator) ?? []);
+      }
+      // (`since` is always known: the log holds twice SWEEP_EVERY epochs.)
+      if (since) cache.sweep((name) => affects(since, generator.inputs, this.dependenciesOf(generator, name)), this.lastFullSweep + 1);
     }
+    if (full) this.lastFullSweep = this.currentEpoch;
+    this.reached.clear();
+    this.wildcards.clear();
     this.contributions.endRound();
   }
 
@@ -81,6 +125,7 @@ export class SnapshotCache implements ResourceSource {
     const generator = this.generators.lookup(proxy.generator, typeUrl);
     const contributed = this.contributions.has(typeUrl);
     if (!snapshot || (!generator && !contributed)) return undefined;
+    if (generator && !names) this.wildcards.add(generator);
     let resources = generator ? generator.generate({ snapshot, proxy, names, memo: this.cacheFor(generator) }) : [];
     if (contributed) {
       const client = generator?.client ?? (proxy.generator === 'grpc' ? 'grpc' : 'envoy');
@@ -89,13 +134,50 @@ export class SnapshotCache implements ResourceSource {
     return [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  changedSince(proxy: XdsProxy, typeUrl: string, epoch: number): boolean {
+  changedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names?: ReadonlySet<string>): boolean {
     if (epoch < 1) return true;
     // Contributors may read any part of the snapshot.
     if (this.contributions.has(typeUrl) && epoch < this.currentEpoch) return true;
     const generator = this.generators.lookup(proxy.generator, typeUrl);
     if (!generator) return false;
-    return generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch);
+    if (!generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch)) return false;
+    const changes = this.log.since(epoch);
+    if (!names || !generator.dependencies || !changes) return true;
+    return this.reaches(changes, generator, names);
+  }
+
+  changedNames(generatorName: string, typeUrl: string, subscribed: SubscribedNames): ReadonlySet<string> | undefined {
+    if (this.contributions.has(typeUrl)) return undefined;
+    const generator = this.generators.lookup(generatorName, typeUrl);
+    if (!generator || !generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch)) return new Set();
+    if (!generator.dependencies) return undefined;
+    let cached = this.indexes.get(subscribed.byName);
+    if (!cached || cached.revision !== subscribed.revision || cached.generation !== this.depsGeneration) {
+      const index = new DependencyIndex(subscribed.byName.keys(), generator.inputs, (name) => this.dependenciesOf(generator, name));
+      cached = { revision: subscribed.revision, generation: this.depsGeneration, index };
+      this.indexes.set(subscribed.byName, cached);
+    }
+    const out = cached.index.reached(this.log.latest());
+    let reached = this.reached.get(generator);
+    if (!reached) this.reached.set(generator, (reached = new Set()));
+    for (const name of out) reached.add(name);
+    return out;
+  }
+
+  /** Whether `changes` may alter any of `names` as `generator` builds them. */
+  private reaches(changes: InputChanges, generator: Generator, names: ReadonlySet<string>): boolean {
+    for (const name of names) if (affects(changes, generator.inputs, this.dependenciesOf(generator, name))) return true;
+    return false;
+  }
+
+  private dependenciesOf(generator: Generator, name: string): ResourceDependencies | undefined {
+    const snapshot = this.snapshot;
+    if (!snapshot || !generator.dependencies) return undefined;
+    let byName = this.deps.get(generator);
+    if (!byName) this.deps.set(generator, (byName = new Map()));
+    let deps = byName.get(name);
+    if (!deps) byName.set(name, (deps = generator.dependencies(snapshot, name)));
+    return deps;
   }
 
   /** Generated resources refused by validation and not pushed (their last valid copy serves, if any). */

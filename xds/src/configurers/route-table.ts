@@ -17,6 +17,7 @@ import {
 } from '../capabilities/adapt.js';
 import { profileFor, type ClientProfile } from '../capabilities/profiles.js';
 import { destinationPort, labelsMatch, outboundClusterName, resolveCluster, routesForPort, type ClusterRef } from '../generators/mesh.js';
+import type { ResourceDependencies } from '../generators/generator.js';
 import type { XdsProxy } from '../proxy.js';
 import type { ClientKind, JsonObject } from '../resources/resource-type.js';
 import { CORS_FILTER_NAME } from '../resources/type-urls.js';
@@ -155,6 +156,24 @@ export function routeTableKey(
     return `${h}=${snapshot.services.get(h)?.version ?? '-'}/${snapshot.destinations.get(h)?.version ?? '-'}/${seen}`;
   });
   return `${profile.id}|${table?.version ?? 'default'}|${deps.join(',')}|${sourceBits.join('')}|${liveBits.join('')}|${port}`;
+}
+
+/**
+ * The hosts translateRoutes reads for `host`'s routes, per snapshot input (the same reads
+ * routeTableKey names): its route table; services and DestinationRules of the host and
+ * of every host it routes or mirrors to; endpoints of the destinations of splits (a split
+ * skips a subset without healthy endpoints). Lets a push skip proxies no change reaches.
+ */
+export function routeTableDependencies(snapshot: MeshSnapshot, host: string): ResourceDependencies {
+  const hosts = new Set<string>([host]);
+  const live = new Set<string>();
+  for (const route of snapshot.routes.get(host)?.routes ?? []) {
+    for (const d of route.destinations) hosts.add(d.host);
+    if (route.destinations.length > 1) for (const d of route.destinations) live.add(d.host);
+    for (const m of route.mirrors ?? []) hosts.add(m.host);
+  }
+  const list = [...hosts];
+  return { routes: [host], services: list, destinations: list, endpoints: [...live] };
 }
 
 /** The cluster a destination means for this caller, or undefined (reported through warn). */

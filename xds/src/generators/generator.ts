@@ -7,6 +7,12 @@ import type { XdsProxy } from '../proxy.js';
 export type SnapshotInput = 'services' | 'endpoints' | 'routes' | 'destinations' | 'sidecars';
 
 /**
+ * The keys (hostnames) of each snapshot input one resource reads. An input left out
+ * means "may read any of it": a change anywhere in it may change the resource.
+ */
+export type ResourceDependencies = Partial<Record<SnapshotInput, readonly string[]>>;
+
+/**
  * Encoded resources shared across proxies. `key` must name exactly the inputs the
  * resource is built from (beyond its name); `build` runs only when no resource was built
  * for that (name, key) yet. Returns undefined when the resource is invalid and no earlier
@@ -33,6 +39,16 @@ export interface Generator {
   readonly inputs: readonly SnapshotInput[];
   /** Resources for the subscribed names that exist (unknown names are left out). */
   generate(ctx: GenerateContext): EncodedResource[];
+  /**
+   * What the resource `name` reads of `snapshot`, per input (must be a superset, or a
+   * change is not pushed; tested against the generator's output in
+   * test/generators/grpc/dependencies.test.ts). Lets a push skip every proxy whose
+   * subscribed names no changed host reaches, so an endpoint change costs
+   * O(its watchers), not O(proxies). Without it, any change of an input regenerates
+   * every proxy's resources of this type. It must not read `snapshot.endpoints` (the
+   * answers are kept while only endpoints change).
+   */
+  dependencies?(snapshot: MeshSnapshot, name: string): ResourceDependencies;
 }
 
 /**

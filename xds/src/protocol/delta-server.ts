@@ -5,7 +5,7 @@ import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from '.
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
 import { encodeDeltaDiscoveryResponse, responseVersion } from './response.js';
-import { StreamServer } from './stream-server.js';
+import { StreamServer, subscribedNames } from './stream-server.js';
 import {
   namesInError,
   orderTypes,
@@ -137,6 +137,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       );
       entry.resources = forget(entry.resources, dropped);
     }
+    this.track(stream, typeUrl, entry);
     let resend = false;
     if (request.nonce !== '') {
       if (request.errorDetail && (request.errorDetail.code !== 0 || request.errorDetail.message !== '')) {
@@ -147,7 +148,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     }
     if (!this.source.ready()) return;
     const subscriptionChanged = request.subscribe.length > 0 || request.unsubscribe.length > 0;
-    if (!prev || subscriptionChanged || resend || entry.mustRespond || this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch)) {
+    if (!prev || subscriptionChanged || resend || entry.mustRespond || this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch, subscribedNames(state))) {
       this.respond(stream, typeUrl, entry, 'request');
     }
   }

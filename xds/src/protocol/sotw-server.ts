@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { proxyFromNode, type XdsProxy } from '../proxy.js';
+import type { EncodedResource } from '../resources/encoded.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { decidePush, onRequest, onSent, type RequestView, type TypeState } from './ack.js';
 import type { DiscoveryRequestObject } from './ads-service.js';
@@ -116,6 +117,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     const prev = stream.types.get(typeUrl);
     const request = view(req);
     const { kind, state } = onRequest(prev?.state, request);
+    const sameSubscription = prev !== undefined && sameSubscriptionAs(prev.state, state);
     this.callbacks.emit('onRequest', stream, typeUrl, kind);
     if (kind === 'STALE') {
       this.logger.debug({ proxy: proxy.id, type: typeUrl, nonce: request.nonce }, 'stale xDS request ignored');
@@ -124,8 +126,10 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0, sent: new Map(), acked: new Map(), nacked: new Map() };
     entry.state = state;
     stream.types.set(typeUrl, entry);
+    this.track(stream, typeUrl, entry);
     if (kind === 'ACK') {
-      entry.acked = new Map(entry.sent);
+      // `sent` is replaced on every response, never changed: share it.
+      entry.acked = entry.sent;
       entry.nacked.clear();
     }
     if (kind === 'NACK') {
@@ -149,6 +153,9 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       });
     }
     if (!this.source.ready()) return;
+    // An answer to our latest response, with nothing new for it since: the response we would
+    // build is the one just answered (decidePush would send nothing). Skip generating it.
+    if ((kind === 'ACK' || kind === 'NACK') && sameSubscription && !this.shouldPush(proxy, typeUrl, entry)) return;
     this.respond(stream, typeUrl, entry, 'request');
   }
 
@@ -174,12 +181,13 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     }
     entry.state = decision.state;
     if (!decision.push) return false;
+    const carried = trigger === 'push' ? changedOnly(typeUrl, entry, list) : list;
     const nonce = stream.nextNonce();
     const body = encodeDiscoveryResponse({
       versionInfo: version,
       typeUrl,
       nonce,
-      resources: list,
+      resources: carried,
       ...(this.controlPlaneId ? { controlPlaneId: this.controlPlaneId } : {}),
     });
     try {
@@ -197,11 +205,31 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       typeUrl,
       version,
       nonce,
-      resources: list.length,
+      resources: carried.length,
       bytes: body.length,
       trigger,
     });
-    this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: list.length, trigger }, 'xDS response sent');
+    this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: list.length, trigger }, 'xDS response sent');
     return true;
   }
+}
+
+function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {
+  return a.wildcard === b.wildcard && a.names.size === b.names.size && [...a.names].every((n) => b.names.has(n));
+}
+
+/**
+ * What a push carries: for a type whose clients keep what a response leaves out (EDS,
+ * ResourceType.sotwPushChangedOnly), only the resources whose version the client was not
+ * sent — version_info still names the whole set, so an ACK or a reconnect means "holds all
+ * of it". The whole set instead after a NACK (as before: the client may lack more than we
+ * think), when the protocol owes a resend (re-subscription) or when a resource went away.
+ */
+export function changedOnly(typeUrl: string, entry: Pick<TypeEntry, 'state' | 'sent'>, list: readonly EncodedResource[]): readonly EncodedResource[] {
+  if (!RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly) return list;
+  if (entry.state.status === 'NACKED' || entry.state.forceSend || entry.state.sentVersion === undefined) return list;
+  const names = new Set(list.map((r) => r.name));
+  for (const name of entry.sent.keys()) if (!names.has(name)) return list;
+  const changed = list.filter((r) => entry.sent.get(r.name) !== r.version);
+  return changed.length > 0 ? changed : list;
 }

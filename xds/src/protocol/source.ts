@@ -16,6 +16,23 @@ export interface ResourceSource {
    * this type for this proxy.
    */
   resources(proxy: XdsProxy, typeUrl: string, names: ReadonlySet<string> | undefined): readonly EncodedResource[] | undefined;
-  /** Cheap check: may the type's resources for this proxy differ from what it had at `epoch`? */
-  changedSince(proxy: XdsProxy, typeUrl: string, epoch: number): boolean;
+  /**
+   * Cheap check: may the type's resources for this proxy differ from what it had at
+   * `epoch`? With `names` (a named subscription), only changes that reach those names count.
+   */
+  changedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names?: ReadonlySet<string>): boolean;
+  /**
+   * Of the names proxies whose GENERATOR is `generator` subscribe to, those the latest
+   * epoch's change may reach (empty: none); undefined when that cannot be told by name, so
+   * every subscriber must be checked.
+   */
+  changedNames(generator: string, typeUrl: string, subscribed: SubscribedNames): ReadonlySet<string> | undefined;
+}
+
+/** One kind of proxy's subscribed names of one type, as the protocol server indexes them. */
+export interface SubscribedNames {
+  /** The same object for as long as the group exists: a source may cache what it derives from it. */
+  readonly byName: ReadonlyMap<string, unknown>;
+  /** Changes whenever the names change. */
+  readonly revision: number;
 }

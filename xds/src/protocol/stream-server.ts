@@ -5,6 +5,7 @@ import type { XdsLogger } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import type { TypeState } from './ack.js';
 import type { ResourceSource } from './source.js';
+import { SubscriptionIndex } from './subscription-index.js';
 import { orderTypes, proxyStatus, typeStatus, XdsStream, type ProxyStatus, type TypeStatus } from './stream.js';
 
 /** What both protocols keep per stream and type. */
@@ -27,6 +28,10 @@ export interface ServerStream<Req, E extends StreamTypeEntry> extends XdsStream 
  */
 export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends ServerStream<Req, E>> {
   protected readonly streams = new Map<string, S>();
+  /** Who subscribes to what: a push visits the subscribers of what changed. */
+  private readonly subscriptions = new SubscriptionIndex<S>();
+  /** Streams with a type never generated yet (asked before the first snapshot): the next push answers them. */
+  private readonly unanswered = new Set<S>();
 
   constructor(
     protected readonly source: ResourceSource,
@@ -44,7 +49,7 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
 
   /** Whether a new snapshot may change what this type sends the stream. */
   protected shouldPush(proxy: XdsProxy, typeUrl: string, entry: E): boolean {
-    return this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch);
+    return this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch, subscribedNames(entry.state));
   }
 
   /** The grpc-js handler of the aggregated service. */
@@ -83,17 +88,51 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
   }
 
   /**
-   * Pushes what a new snapshot changed to every stream, per stream in the order CDS, EDS,
-   * LDS, RDS. Types whose inputs did not change are skipped without generating anything.
+   * Keeps the subscription index in step with a stream's type entry; the protocol servers
+   * call it after every request has updated the entry.
+   */
+  protected track(stream: S, typeUrl: string, entry: E): void {
+    if (stream.closed || !stream.proxy) return;
+    this.subscriptions.set(stream, stream.proxy.generator, typeUrl, subscribedNames(entry.state));
+    if (entry.evaluatedEpoch === 0) this.unanswered.add(stream);
+  }
+
+  /**
+   * Pushes what a new snapshot changed, per stream in the order CDS, EDS, LDS, RDS. Only
+   * the subscribers of names the change may reach are visited (the source tells which, per
+   * kind of proxy and type), plus wildcard subscribers and types never answered; a stream
+   * the change cannot reach is not touched at all, so the cost follows the change, not the
+   * number of proxies. Each visited type is still checked (shouldPush) before generating.
    */
   pushAll(startedAt = performance.now()): void {
-    for (const stream of this.streams.values()) {
+    const due = new Map<S, Set<string>>();
+    const add = (stream: S, typeUrl: string) => {
+      let types = due.get(stream);
+      if (!types) due.set(stream, (types = new Set()));
+      types.add(typeUrl);
+    };
+    for (const group of this.subscriptions.all()) {
+      for (const stream of group.wildcard) add(stream, group.typeUrl);
+      if (group.byName.size === 0) continue;
+      const reached = this.source.changedNames(group.generator, group.typeUrl, group);
+      const names = reached ?? group.byName.keys();
+      for (const name of names) for (const stream of group.byName.get(name) ?? []) add(stream, group.typeUrl);
+    }
+    for (const stream of this.unanswered) {
+      for (const [typeUrl, entry] of stream.types) if (entry.evaluatedEpoch === 0) add(stream, typeUrl);
+    }
+    this.unanswered.clear();
+    for (const [stream, types] of due) {
       const proxy = stream.proxy;
-      if (!proxy) continue;
+      if (!proxy || stream.closed) continue;
       let pushed = false;
-      for (const typeUrl of orderTypes(stream.types.keys())) {
+      for (const typeUrl of orderTypes(types)) {
         const entry = stream.types.get(typeUrl);
-        if (!entry || !this.shouldPush(proxy, typeUrl, entry)) continue;
+        if (!entry) continue;
+        if (!this.shouldPush(proxy, typeUrl, entry)) {
+          entry.evaluatedEpoch = this.source.epoch;
+          continue;
+        }
         if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
       }
       if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
@@ -126,9 +165,16 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
     if (stream.closed) return;
     stream.closed = true;
     this.streams.delete(stream.streamId);
+    this.subscriptions.remove(stream);
+    this.unanswered.delete(stream);
     this.callbacks.emit('onStreamClosed', stream);
     this.logger.info({ proxy: stream.proxy?.id, peer: stream.peer, protocol: stream.protocol }, 'xDS stream closed');
   }
+}
+
+/** The names a stream subscribed to a type by, or undefined for a wildcard subscription. */
+export function subscribedNames(state: TypeState): ReadonlySet<string> | undefined {
+  return state.wildcard ? undefined : state.names;
 }
 
 /** Stream ids `1`, `2`, ...: pass one counter to several servers so ids stay unique across them. */

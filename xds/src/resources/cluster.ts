@@ -9,6 +9,7 @@ export const clusterType: ResourceType = {
   shortName: 'CDS',
   messageType: 'envoy.config.cluster.v3.Cluster',
   allResourcesRequiredInSotW: true,
+  sotwPushChangedOnly: false,
   validate(resource, client) {
     const errors: string[] = [];
     if (!resource.name) errors.push('name: empty');

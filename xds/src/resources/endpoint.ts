@@ -9,6 +9,7 @@ export const endpointType: ResourceType = {
   shortName: 'EDS',
   messageType: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
   allResourcesRequiredInSotW: false,
+  sotwPushChangedOnly: true,
   validate(resource) {
     const errors: string[] = [];
     if (!resource.cluster_name) errors.push('cluster_name: empty');

@@ -9,6 +9,7 @@ export const listenerType: ResourceType = {
   shortName: 'LDS',
   messageType: 'envoy.config.listener.v3.Listener',
   allResourcesRequiredInSotW: true,
+  sotwPushChangedOnly: false,
   validate(resource, client) {
     const errors: string[] = [];
     if (!resource.name) errors.push('name: empty');

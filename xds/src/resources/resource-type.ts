@@ -16,6 +16,12 @@ export interface ResourceType {
   readonly messageType: string;
   /** SotW responses carry every subscribed resource; one left out is a deletion (LDS, CDS). */
   readonly allResourcesRequiredInSotW: boolean;
+  /**
+   * A SotW push (not the answer to a request) may carry only the resources that changed:
+   * clients keep the subscribed resources a response leaves out. Needs
+   * !allResourcesRequiredInSotW; set for EDS only (as Istio's incremental EDS does).
+   */
+  readonly sotwPushChangedOnly: boolean;
   /** Rules real clients enforce beyond the proto schema (XDS-INTEROP); errors name the field. */
   validate(resource: JsonObject, client: ClientKind): Validation<JsonObject>;
 }

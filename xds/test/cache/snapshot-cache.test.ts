@@ -7,7 +7,7 @@ import { grpcRouteGenerator } from '../../src/generators/grpc/rds.js';
 import { grpcListenerGenerator } from '../../src/generators/grpc/lds.js';
 import { GeneratorRegistry } from '../../src/generators/generator.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/resources/type-urls.js';
-import { aProxy, aRouteTable, canarySnapshot, GREETER } from '../helpers/builders.js';
+import { aProxy, aRouteTable, aService, aWorkload, canarySnapshot, GREETER } from '../helpers/builders.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 const LISTENER = `${GREETER}:50051`;
@@ -78,6 +78,70 @@ describe('SnapshotCache', () => {
     expect(registry.lookup('sidecar', ENDPOINT_TYPE_URL)).toBe(grpcEndpointGenerator);
     expect(registry.lookup('grpc', ENDPOINT_TYPE_URL)).toBe(grpcEndpointGenerator);
     expect(registry.keys()).toEqual([`grpc/${LISTENER_TYPE_URL}`, ENDPOINT_TYPE_URL]);
+  });
+});
+
+describe('SnapshotCache: per-name change tracking', () => {
+  const OTHER = 'other.default.svc.cluster.local';
+  const G = `outbound|50051||${GREETER}`;
+  const O = `outbound|50051||${OTHER}`;
+  const mesh = (v2Port: number) =>
+    canarySnapshot({ v2Port }).withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at('10.0.9.1').build()).build();
+  const subscribed = (...names: string[]) => ({ byName: new Map(names.map((n) => [n, new Set()])), revision: 1 });
+
+  it('names the subscribed resources a change reaches, per kind of proxy', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    cache.setSnapshot(mesh(1));
+    const before = cache.epoch;
+    cache.setSnapshot(mesh(2));
+    const subs = subscribed(G, O, `outbound|50051|v1|${GREETER}`, `outbound|50051|v2|${GREETER}`);
+    // Dependencies are per host: every cluster of greeter is reached (v1's is regenerated, unchanged, not pushed).
+    expect([...cache.changedNames('grpc', ENDPOINT_TYPE_URL, subs)!].sort()).toEqual([G, `outbound|50051|v1|${GREETER}`, `outbound|50051|v2|${GREETER}`].sort());
+    expect([...cache.changedNames('grpc', CLUSTER_TYPE_URL, subs)!]).toEqual([]);
+    // Envoy's generators declare no dependencies: every subscriber must be checked.
+    expect(cache.changedNames('sidecar', ENDPOINT_TYPE_URL, subs)).toBeUndefined();
+    expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O]))).toBe(false);
+    expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O, G]))).toBe(true);
+  });
+
+  it('keeps what proxies the change did not reach still hold; drops what the ones it reached no longer use', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const eds = cache.cacheFor(grpcEndpointGenerator);
+    const watcher = aProxy({ id: 'w' });
+    const bystander = aProxy({ id: 'b' });
+    cache.setSnapshot(mesh(1));
+    cache.resources(watcher, ENDPOINT_TYPE_URL, new Set([G]));
+    cache.resources(bystander, ENDPOINT_TYPE_URL, new Set([O]));
+    expect(eds.size).toBe(2);
+    // A push round after greeter moved: only the watcher is regenerated.
+    cache.setSnapshot(mesh(2));
+    cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(G, O));
+    cache.resources(watcher, ENDPOINT_TYPE_URL, new Set([G]));
+    cache.endRound();
+    // Greeter's old assignment is gone; other's stays although nobody regenerated it.
+    expect(eds.size).toBe(2);
+    const builds = eds.stats.builds;
+    cache.resources(bystander, ENDPOINT_TYPE_URL, new Set([O]));
+    expect(eds.stats.builds).toBe(builds);
+  });
+
+  it('the periodic full sweep drops what nobody subscribes to any more, and nothing else', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const eds = cache.cacheFor(grpcEndpointGenerator);
+    cache.setSnapshot(mesh(1));
+    cache.resources(aProxy({ id: 'gone' }), ENDPOINT_TYPE_URL, new Set([G]));
+    cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
+    // The proxy that held greeter's assignment left; greeter keeps moving, other never does.
+    // Two full-sweep periods: the first only proves what was unused before it started.
+    for (let i = 2; i < 70; i++) {
+      cache.setSnapshot(mesh(i));
+      cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(O));
+      cache.endRound();
+    }
+    expect(eds.size).toBe(1);
+    const builds = eds.stats.builds;
+    cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
+    expect(eds.stats.builds).toBe(builds);
   });
 });
 

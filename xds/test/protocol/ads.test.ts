@@ -8,12 +8,22 @@ import {
   LISTENER_TYPE_URL as LDS,
   ROUTE_TYPE_URL as RDS,
 } from '../../src/resources/type-urls.js';
-import { aRouteTable, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
+import { aRouteTable, aService, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
 import { AdsTestClient, type DecodedResponse } from '../helpers/ads-client.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 const LISTENER = `${GREETER}:50051`;
 const CLUSTERS = [`outbound|50051||${GREETER}`, `outbound|50051|v1|${GREETER}`, `outbound|50051|v2|${GREETER}`];
+const OTHER = 'other.default.svc.cluster.local';
+const OTHER_CLUSTER = `outbound|50051||${OTHER}`;
+
+/** The canary mesh plus a second service, `other`, whose endpoint can move. */
+function twoServices(opts: { v2Port?: number; otherAddress?: string } = {}) {
+  return canarySnapshot(opts.v2Port !== undefined ? { v2Port: opts.v2Port } : {})
+    .withService(aService(OTHER).build())
+    .withWorkloads(aWorkload(OTHER, 'other-1').at(opts.otherAddress ?? '10.0.9.1').build())
+    .build();
+}
 
 /** Polls until `probe` returns a value (no fixed sleeps). */
 async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
@@ -112,6 +122,62 @@ describe('ADS state-of-the-world protocol', () => {
       (cla.endpoints ?? []).flatMap((e: any) => e.lb_endpoints.map((l: any) => l.endpoint.address.socket_address.port_value)),
     );
     expect(ports).toContain(60002);
+  });
+
+  it('pushes an endpoint change only to the proxies watching that service, with only the assignments that changed', async () => {
+    server.setSnapshot(twoServices());
+    const watcher = connect('watcher');
+    const first = await watcher.request(EDS, CLUSTERS);
+    watcher.ack(first, CLUSTERS);
+    const bystander = connect('bystander');
+    const theirs = await bystander.request(EDS, [OTHER_CLUSTER]);
+    bystander.ack(theirs, [OTHER_CLUSTER]);
+    await watcher.drainUntilBarrier();
+    await bystander.drainUntilBarrier();
+
+    server.setSnapshot(twoServices({ v2Port: 60002 }));
+    const pushed = await watcher.drainUntilBarrier();
+    expect(pushed).toHaveLength(1);
+    // v2 moved: the service's assignment and the v2 subset's changed, v1's did not.
+    expect(new Set(pushed[0]!.resources.map((r) => r.cluster_name))).toEqual(new Set([CLUSTERS[0], CLUSTERS[2]]));
+    expect(pushed[0]!.version_info).not.toBe(first.version_info);
+    expect(await bystander.drainUntilBarrier()).toEqual([]);
+    watcher.ack(pushed[0]!, CLUSTERS);
+
+    // version_info still names the whole set: a client reconnecting with it gets nothing more.
+    const again = connect('watcher-again');
+    again.send({ typeUrl: EDS, names: CLUSTERS, versionInfo: pushed[0]!.version_info });
+    expect(await again.drainUntilBarrier()).toEqual([]);
+
+    // Rounds that skip a proxy leave it up to date: the next change that reaches it arrives.
+    server.setSnapshot(twoServices({ v2Port: 60002, otherAddress: '10.0.9.2' }));
+    const other = await bystander.next();
+    expect(other.resources.map((r) => r.cluster_name)).toEqual([OTHER_CLUSTER]);
+    bystander.ack(other, [OTHER_CLUSTER]);
+    expect(await watcher.drainUntilBarrier()).toEqual([]);
+    server.setSnapshot(twoServices({ v2Port: 60003, otherAddress: '10.0.9.2' }));
+    const next = await watcher.next();
+    expect(new Set(next.resources.map((r) => r.cluster_name))).toEqual(new Set([CLUSTERS[0], CLUSTERS[2]]));
+    expect(await bystander.drainUntilBarrier()).toEqual([]);
+  });
+
+  it('after a NACK, or when the subscription grows, EDS goes out whole again', async () => {
+    server.setSnapshot(twoServices());
+    const c = connect();
+    const first = await c.request(EDS, CLUSTERS);
+    c.ack(first, CLUSTERS);
+    server.setSnapshot(twoServices({ v2Port: 60002 }));
+    const partial = await c.next();
+    expect(partial.resources).toHaveLength(2);
+    c.nack(partial, CLUSTERS, 'xDS response validation errors: [resource index 0: bad]', first.version_info);
+    expect(await c.drainUntilBarrier()).toEqual([]);
+    server.setSnapshot(twoServices({ v2Port: 60003 }));
+    const whole = await c.next();
+    expect(whole.resources.map((r) => r.cluster_name).sort()).toEqual([...CLUSTERS].sort());
+    // The ACK subscribes to one more cluster: the answer carries all four.
+    c.ack(whole, [...CLUSTERS, OTHER_CLUSTER]);
+    const grown = await c.next();
+    expect(grown.resources).toHaveLength(4);
   });
 
   it('pushes nothing for a snapshot with the same content', async () => {

@@ -10,7 +10,7 @@ import {
   ROUTE_TYPE_URL as RDS,
 } from '../../src/resources/type-urls.js';
 import { AdsTestClient } from '../helpers/ads-client.js';
-import { aService, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
+import { aService, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
 import { DeltaTestClient } from '../helpers/delta-client.js';
 import { recordingLogger } from '../helpers/logger.js';
 
@@ -143,6 +143,38 @@ describe('delta (incremental) xDS on ADS', () => {
     const pushed = await c.next();
     expect(names(pushed)).toEqual([V2]);
     expect(await c.drainUntilBarrier()).toEqual([]);
+  });
+
+  it('an endpoint change reaches its watchers only, round after round, however many proxies watch something else', async () => {
+    const OTHER_CLUSTER = `outbound|50051||${OTHER}`;
+    const mesh = (otherAddress: string, v2Port = 50062) =>
+      canarySnapshot({ v2Port }).withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at(otherAddress).build()).build();
+    server.setSnapshot(mesh('10.0.9.1'));
+    const watchers = [connect('w1'), connect('w2')];
+    const bystanders = [connect('b1'), connect('b2'), connect('b3')];
+    for (const c of watchers) {
+      c.send({ typeUrl: EDS, subscribe: [V2, OTHER_CLUSTER] });
+      c.ack(await c.next());
+    }
+    for (const c of bystanders) {
+      c.send({ typeUrl: EDS, subscribe: [DEFAULT, V1] });
+      c.ack(await c.next());
+    }
+    for (const [i, address] of ['10.0.9.2', '10.0.9.3', '10.0.9.4'].entries()) {
+      server.setSnapshot(mesh(address, i >= 1 ? 50063 : 50062));
+      for (const c of watchers) {
+        const got = await c.drainUntilBarrier();
+        // Round 1 (i = 1) also moves v2: both of the watcher's resources, still nothing else.
+        expect(got.flatMap(names).sort()).toEqual(i === 1 ? [OTHER_CLUSTER, V2].sort() : [OTHER_CLUSTER]);
+        for (const r of got) c.ack(r);
+      }
+      // v2 moving changes the whole service's assignment, which only bystanders hold.
+      for (const c of bystanders) {
+        const got = await c.drainUntilBarrier();
+        expect(got.flatMap(names)).toEqual(i === 1 ? [DEFAULT] : []);
+        for (const r of got) c.ack(r);
+      }
+    }
   });
 
   it('on reconnect, initial_resource_versions: nothing the client holds is sent again; stale and gone ones are', async () => {

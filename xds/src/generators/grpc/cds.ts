@@ -8,8 +8,8 @@ import { clusterType } from '../../resources/cluster.js';
 import type { EncodedResource } from '../../resources/encoded.js';
 import type { JsonObject } from '../../resources/resource-type.js';
 import { CLUSTER_TYPE_URL } from '../../resources/type-urls.js';
-import type { GenerateContext, Generator } from '../generator.js';
-import { allClusters, clusterByName, type ClusterRef } from '../mesh.js';
+import type { GenerateContext, Generator, ResourceDependencies } from '../generator.js';
+import { allClusters, clusterByName, parseOutboundClusterName, type ClusterRef } from '../mesh.js';
 import { proxyScope } from '../scope.js';
 
 /**
@@ -29,6 +29,17 @@ export function clusterTargets(
     if (ref && seen(ref)) out.push(ref);
   }
   return out;
+}
+
+/**
+ * What a cluster (or its assignment) named `outbound|<port>|<subset>|<host>` reads: the
+ * host's service, DestinationRule and endpoints (visibility also reads Sidecars, which
+ * stay "any"). A name that does not parse reads nothing: it can never exist.
+ */
+export function clusterDependencies(name: string): ResourceDependencies {
+  const host = parseOutboundClusterName(name)?.host;
+  const hosts = host ? [host] : [];
+  return { services: hosts, endpoints: hosts, destinations: hosts };
 }
 
 /**
@@ -64,6 +75,7 @@ export const grpcClusterGenerator: Generator = {
     }
     return out;
   },
+  dependencies: (_snapshot, name) => clusterDependencies(name),
 };
 
 /** The cluster for a gRPC client of `profile`, tagged with the DestinationRule it came from. */

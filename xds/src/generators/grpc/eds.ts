@@ -2,14 +2,14 @@ import { isIP } from 'node:net';
 import { stableStringify, type EndpointSet, type Workload } from '@isthmus/core';
 import type { EncodedResource } from '../../resources/encoded.js';
 import { endpointType } from '../../resources/endpoint.js';
-import type { JsonObject } from '../../resources/resource-type.js';
+import type { ClientKind, JsonObject } from '../../resources/resource-type.js';
 import { ENDPOINT_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { localityCallerKey, localityLbEndpoints, type EndpointEntry, type LocalityCaller } from '../../configurers/locality.js';
 import { withOrigin } from '../../validation/provenance.js';
 import { byString, labelsMatch, type ClusterRef } from '../mesh.js';
 import { proxyScope } from '../scope.js';
-import { clusterTargets, effectiveTrafficPolicy } from './cds.js';
+import { clusterDependencies, clusterTargets, effectiveTrafficPolicy } from './cds.js';
 
 /**
  * EDS: a ClusterLoadAssignment for every cluster CDS sends, empty when it has no
@@ -26,11 +26,12 @@ export const grpcEndpointGenerator: Generator = {
     const out: EncodedResource[] = [];
     for (const ref of clusterTargets(ctx.snapshot, ctx.names, proxyScope(ctx.snapshot, ctx.proxy).visible)) {
       const set = ctx.snapshot.endpoints.get(ref.host);
-      const res = ctx.memo.get(ref.name, assignmentKey(ref, set, ctx.proxy), (warn) => loadAssignment(ref, set, warn, ctx.proxy));
+      const res = ctx.memo.get(ref.name, assignmentKey(ref, set, ctx.proxy), (warn) => loadAssignment(ref, set, warn, ctx.proxy, 'grpc'));
       if (res) out.push(res);
     }
     return out;
   },
+  dependencies: (_snapshot, name) => clusterDependencies(name),
 };
 
 /** What loadAssignment reads: the endpoints, the cluster's port and subset, and (under a locality setting) the caller's locality. */
@@ -52,8 +53,15 @@ interface Endpoint {
  * The assignment of one cluster: the workloads its subset selects, IP literals only,
  * each address once, grouped by locality (weights summed). With `caller`, the
  * DestinationRule's locality setting applies as that caller sees it (see locality.ts).
+ * For gRPC clients an endpoint's default fields are left out (compactLbEndpoint).
  */
-export function loadAssignment(ref: ClusterRef, set: EndpointSet | undefined, warn: (m: string) => void, caller?: LocalityCaller): JsonObject {
+export function loadAssignment(
+  ref: ClusterRef,
+  set: EndpointSet | undefined,
+  warn: (m: string) => void,
+  caller?: LocalityCaller,
+  client: ClientKind = 'envoy',
+): JsonObject {
   const selector = ref.subset?.labels ?? {};
   const chosen: Endpoint[] = [];
   for (const w of set?.workloads ?? []) {
@@ -77,15 +85,12 @@ export function loadAssignment(ref: ClusterRef, set: EndpointSet | undefined, wa
     }
     seen.add(addr);
     const weight = Math.max(1, Math.round(e.workload.weight || 1));
-    entries.push({
-      workload: e.workload,
-      weight,
-      lbEndpoint: {
-        endpoint: { address: { socket_address: { address: e.workload.address, port_value: e.port } } },
-        health_status: e.workload.health,
-        load_balancing_weight: { value: weight },
-      },
-    });
+    const lbEndpoint: JsonObject = {
+      endpoint: { address: { socket_address: { address: e.workload.address, port_value: e.port } } },
+      health_status: e.workload.health,
+      load_balancing_weight: { value: weight },
+    };
+    entries.push({ workload: e.workload, weight, lbEndpoint: client === 'grpc' ? compactLbEndpoint(lbEndpoint) : lbEndpoint });
   }
   const eff = caller ? effectiveTrafficPolicy(ref) : undefined;
   const endpoints = localityLbEndpoints(entries, {
@@ -95,4 +100,23 @@ export function loadAssignment(ref: ClusterRef, set: EndpointSet | undefined, wa
   });
   const assignment = { cluster_name: ref.name, endpoints };
   return ref.policy && eff?.loadBalancer?.localityLbSetting ? withOrigin(assignment, ref.policy.origin) : assignment;
+}
+
+/**
+ * An LbEndpoint without the fields gRPC clients default the same way: `health_status`
+ * HEALTHY (absent is UNKNOWN, which grpc-js and C-core use like HEALTHY) and
+ * `load_balancing_weight` 1 (absent is 1 in both). 6 of the ≈ 30 bytes of an endpoint,
+ * on every push of its assignment (docs/performance.md, "What an endpoint change costs on
+ * the wire"). Both decode with defaults, so grpc-js's "resource unchanged" check still
+ * sees a later change of either field (XDS-INTEROP: it misses only keys absent from the
+ * old copy). Envoy sidecars keep the explicit fields (their output is unchanged; only
+ * the proxyless clients' defaults were checked, XDS-INTEROP).
+ */
+export function compactLbEndpoint(lb: JsonObject): JsonObject {
+  const { health_status: health, load_balancing_weight: weight, ...rest } = lb;
+  return {
+    ...rest,
+    ...(health !== 'HEALTHY' ? { health_status: health } : {}),
+    ...((weight as { value?: number } | undefined)?.value !== 1 ? { load_balancing_weight: weight } : {}),
+  };
 }

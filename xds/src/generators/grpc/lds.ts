@@ -61,4 +61,10 @@ export const grpcListenerGenerator: Generator = {
     }
     return out;
   },
+  // The host's service (ports, visibility) and its route table (the fault filter).
+  dependencies(_snapshot, name) {
+    const host = parseHostPort(name)?.host;
+    const hosts = host ? [host] : [];
+    return { services: hosts, routes: hosts };
+  },
 };

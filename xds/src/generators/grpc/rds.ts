@@ -1,5 +1,5 @@
 import type { MeshSnapshot } from '@isthmus/core';
-import { routeTableKey, translateRoutes } from '../../configurers/route-table.js';
+import { routeTableDependencies, routeTableKey, translateRoutes } from '../../configurers/route-table.js';
 import type { XdsProxy } from '../../proxy.js';
 import type { EncodedResource } from '../../resources/encoded.js';
 import type { JsonObject } from '../../resources/resource-type.js';
@@ -8,6 +8,7 @@ import { ROUTE_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { proxyScope } from '../scope.js';
 import { hostPortTargets } from './lds.js';
+import { parseHostPort } from '../mesh.js';
 
 /**
  * RDS for proxyless gRPC: route config `<host>:<port>` with one virtual host whose
@@ -30,6 +31,10 @@ export const grpcRouteGenerator: Generator = {
       if (res) out.push(res);
     }
     return out;
+  },
+  dependencies(snapshot, name) {
+    const hp = parseHostPort(name);
+    return hp ? routeTableDependencies(snapshot, hp.host) : { services: [], routes: [], destinations: [], endpoints: [] };
   },
 };
 

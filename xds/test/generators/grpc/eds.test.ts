@@ -19,11 +19,8 @@ describe('grpc EDS', () => {
         {
           locality: {},
           lb_endpoints: [
-            {
-              endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 50062 } } },
-              health_status: 'HEALTHY',
-              load_balancing_weight: { value: 1 },
-            },
+            // HEALTHY and weight 1 are gRPC clients' defaults: left out (compactLbEndpoint).
+            { endpoint: { address: { socket_address: { address: '10.0.0.1', port_value: 50062 } } } },
           ],
           load_balancing_weight: { value: 1 },
         },
@@ -39,7 +36,7 @@ describe('grpc EDS', () => {
     expect(byName.get(v1)).toEqual({ cluster_name: v1, endpoints: [] });
   });
 
-  it('groups by locality (always present, weight > 0), keeps health, uses the service port when unmapped', () => {
+  it('groups by locality (always present, weight > 0), keeps health and weight unless default, uses the service port when unmapped', () => {
     const snapshot = aSnapshot()
       .withService(aService(GREETER).build())
       .withWorkloads(
@@ -52,9 +49,9 @@ describe('grpc EDS', () => {
     expect(cla.endpoints.map((e: any) => e.locality)).toEqual([{ region: 'r1', zone: 'z1' }, { region: 'r2', sub_zone: 's' }]);
     expect(cla.endpoints.map((e: any) => e.load_balancing_weight.value)).toEqual([4, 1]);
     const eps = cla.endpoints[0].lb_endpoints;
-    expect(eps.map((e: any) => [e.endpoint.address.socket_address.address, e.endpoint.address.socket_address.port_value, e.health_status])).toEqual([
-      ['10.0.0.1', 50051, 'UNHEALTHY'],
-      ['10.0.0.2', 50051, 'HEALTHY'],
+    expect(eps.map((e: any) => [e.endpoint.address.socket_address.address, e.endpoint.address.socket_address.port_value, e.health_status, e.load_balancing_weight])).toEqual([
+      ['10.0.0.1', 50051, 'UNHEALTHY', undefined],
+      ['10.0.0.2', 50051, undefined, { value: 3 }],
     ]);
     expect(cla.endpoints[1].lb_endpoints[0].health_status).toBe('DRAINING');
   });

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { MeshSnapshot } from '@isthmus/core';
+import { affects, changedKeys } from '../../../src/cache/change-log.js';
+import { grpcGenerators } from '../../../src/generators/index.js';
+import type { Generator } from '../../../src/generators/generator.js';
+import { grpcEndpointGenerator } from '../../../src/generators/grpc/eds.js';
+import { grpcRouteGenerator } from '../../../src/generators/grpc/rds.js';
+import { aDestinationPolicy, aRouteTable, aService, aSnapshot, aWorkload, versionSubsets } from '../../helpers/builders.js';
+import { generate } from '../../helpers/generate.js';
+
+/**
+ * Generator.dependencies lets a push skip every proxy whose names a change cannot reach.
+ * If it ever leaves out something a generator reads, a change is silently not pushed, so
+ * this checks it against the generators' real output: for every single-host change of
+ * every input and every resource name, a resource whose output changed must be one its
+ * dependencies say the change reaches.
+ */
+
+const A = 'a.default.svc.cluster.local'; // routes: split to b v1/v2, mirror to c
+const B = 'b.default.svc.cluster.local'; // subsets v1, v2
+const C = 'c.default.svc.cluster.local';
+const D = 'd.default.svc.cluster.local'; // routes: all to c
+const HOSTS = [A, B, C, D];
+
+interface Mesh {
+  ports?: Record<string, number[]>;
+  addresses?: Record<string, string>;
+  bV2Health?: 'HEALTHY' | 'UNHEALTHY';
+  split?: [number, number];
+  dRoutesTo?: string;
+  bPolicy?: boolean;
+  cSubsets?: boolean;
+  bRoutes?: boolean;
+  namespaceOfC?: string;
+}
+
+function mesh(m: Mesh = {}): MeshSnapshot {
+  const b = aSnapshot();
+  for (const h of HOSTS) {
+    const svc = aService(h);
+    for (const p of m.ports?.[h] ?? [50051]) svc.withPort(`p${p}`, p);
+    if (h === C && m.namespaceOfC) svc.inNamespace(m.namespaceOfC);
+    b.withService(svc.build());
+    const addr = m.addresses?.[h] ?? `10.0.${HOSTS.indexOf(h)}.1`;
+    b.withWorkloads(
+      aWorkload(h, `${h}-1`).at(addr).withLabels({ version: 'v1' }).build(),
+      aWorkload(h, `${h}-2`).at(`10.1.${HOSTS.indexOf(h)}.2`).withLabels({ version: 'v2' }).withHealth(h === B ? m.bV2Health ?? 'HEALTHY' : 'HEALTHY').build(),
+    );
+  }
+  const [w1, w2] = m.split ?? [50, 50];
+  b.withRoutes(
+    aRouteTable(A, [{ destinations: [{ host: B, subset: 'v1', weight: w1 }, { host: B, subset: 'v2', weight: w2 }], mirrors: [{ host: C, percentage: { value: 10 } }] }]),
+    aRouteTable(D, [{ destinations: [{ host: m.dRoutesTo ?? C, weight: 100 }] }]),
+  );
+  if (m.bRoutes) b.withRoutes(aRouteTable(B, [{ destinations: [{ host: B, subset: 'v2', weight: 100 }] }]));
+  b.withDestinations(versionSubsets(B, m.bPolicy ? { connectionPool: { maxRequests: 7 } } : undefined));
+  if (m.cSubsets) b.withDestinations(aDestinationPolicy(C, [{ name: 'v1', labels: { version: 'v1' } }]));
+  return b.build();
+}
+
+const MUTATIONS: [string, Mesh][] = [
+  ...HOSTS.map((h): [string, Mesh] => [`endpoint address of ${h}`, { addresses: { [h]: '10.9.9.9' } }]),
+  ['health of a split destination (b v2)', { bV2Health: 'UNHEALTHY' }],
+  ...HOSTS.map((h): [string, Mesh] => [`a new port on ${h}`, { ports: { [h]: [50051, 8080] } }]),
+  ['namespace of c (visibility)', { namespaceOfC: 'other' }],
+  ['route weights of a', { split: [90, 10] }],
+  ['route table of d (now to b)', { dRoutesTo: B }],
+  ['a new route table for b', { bRoutes: true }],
+  ['DestinationRule policy of b', { bPolicy: true }],
+  ['a new DestinationRule for c', { cSubsets: true }],
+];
+
+function namesFor(typeUrl: string): string[] {
+  const ports = [50051, 8080];
+  if (typeUrl.endsWith('Listener') || typeUrl.endsWith('RouteConfiguration')) return HOSTS.flatMap((h) => ports.map((p) => `${h}:${p}`));
+  return HOSTS.flatMap((h) => ports.flatMap((p) => ['', 'v1', 'v2'].map((s) => `outbound|${p}|${s}|${h}`)));
+}
+
+function output(g: Generator, snapshot: MeshSnapshot, name: string): string {
+  return generate(g, snapshot, { names: [name] }).resources.map((r) => `${r.name}@${r.version}`).join(',');
+}
+
+/** Every (change, name) whose output changed although the dependencies say the change cannot reach it. */
+function missedChanges(g: Generator, dependencies: NonNullable<Generator['dependencies']>): { misses: string[]; skipped: number } {
+  const base = mesh();
+  const misses: string[] = [];
+  let skipped = 0;
+  for (const [what, m] of MUTATIONS) {
+    const next = mesh(m);
+    const changes = changedKeys(base, next);
+    for (const name of namesFor(g.typeUrl)) {
+      const reached = affects(changes, g.inputs, dependencies(next, name));
+      if (!reached) skipped++;
+      if (!reached && output(g, base, name) !== output(g, next, name)) misses.push(`${what}: ${name}`);
+    }
+  }
+  return { misses, skipped };
+}
+
+describe('grpc generators: dependencies cover everything a resource reads', () => {
+  it.each(grpcGenerators.map((g) => [g.resourceType.shortName, g] as const))('%s', (_t, g) => {
+    expect(g.dependencies).toBeDefined();
+    const { misses, skipped } = missedChanges(g, g.dependencies!.bind(g));
+    expect(misses).toEqual([]);
+    // Not vacuous: most (change, name) pairs are skipped, which is the point.
+    expect(skipped).toBeGreaterThan(namesFor(g.typeUrl).length * MUTATIONS.length * 0.5);
+  });
+
+  it('the check catches dependencies that leave something out', () => {
+    // EDS claiming it reads no endpoints: every endpoint change would go unpushed.
+    const { misses } = missedChanges(grpcEndpointGenerator, (s, n) => ({ ...grpcEndpointGenerator.dependencies!(s, n), endpoints: [] }));
+    expect(misses).toContain(`endpoint address of ${B}: outbound|50051|v1|${B}`);
+    // RDS without the split's endpoints: a subset losing its last healthy endpoint would keep its share.
+    const rds = missedChanges(grpcRouteGenerator, (s, n) => ({ ...grpcRouteGenerator.dependencies!(s, n), endpoints: [] }));
+    expect(rds.misses).toEqual([`health of a split destination (b v2): ${A}:50051`]);
+  });
+});
