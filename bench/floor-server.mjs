@@ -1,8 +1,10 @@
 // Transport floor: a minimal ADS server with no model, rules, generation or validation.
 // It pre-encodes one Listener, RouteConfiguration, Cluster and ClusterLoadAssignment per
 // synthetic service, answers each subscription with them, ignores ACKs, and on a change
-// re-encodes the one resource and pushes it to the streams subscribed to it. Same IPC
-// commands as server.mjs, so the same load generator and scenarios run against it.
+// re-encodes the one resource and pushes it to the streams subscribed to it. It speaks
+// state-of-the-world and delta ADS (delta: each resource with a short counter version, no
+// system_version_info). Same IPC commands as server.mjs, so the same load generator and
+// scenarios run against it.
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
@@ -22,6 +24,7 @@ const T = {
 const root = xdsProtoRoot();
 const type = (n) => root.lookupType(n);
 const Req = type('envoy.service.discovery.v3.DiscoveryRequest');
+const DReq = type('envoy.service.discovery.v3.DeltaDiscoveryRequest');
 const Any = type('google.protobuf.Any');
 const any = (typeUrl, message, obj) => ({ type_url: typeUrl, value: type(message).encode(type(message).fromObject(obj)).finish() });
 /** A `resources` entry of a DiscoveryResponse (field 2), ready to concatenate. */
@@ -58,7 +61,44 @@ function response(typeUrl, names) {
   return Buffer.concat(parts);
 }
 
+/** Per resource (type, name): a version that changes with it, for delta responses. */
+const versions = new Map();
+const versionOf = (typeUrl, name) => versions.get(`${typeUrl}|${name}`) ?? '0';
+let nonce = 0;
+/** DeltaDiscoveryResponse: Resource{version = 1, resource = 2 (the framed Any), name = 3} per name, type_url = 4, nonce = 5. */
+function deltaResponse(typeUrl, names) {
+  const parts = [];
+  for (const n of names) {
+    const r = resources[typeUrl].get(n);
+    if (!r) continue;
+    const v = protobuf.Writer.create().uint32((1 << 3) | 2).string(versionOf(typeUrl, n)).finish();
+    const name = protobuf.Writer.create().uint32((3 << 3) | 2).string(n).finish();
+    parts.push(protobuf.Writer.create().uint32((2 << 3) | 2).uint32(v.length + r.length + name.length).finish(), v, r, name);
+  }
+  parts.push(protobuf.Writer.create().uint32((4 << 3) | 2).string(typeUrl).uint32((5 << 3) | 2).string(String(++nonce)).finish());
+  return Buffer.concat(parts);
+}
+
 const streams = new Set();
+const deltaStreams = new Set();
+function deltaHandler(call) {
+  const s = { call, subs: new Map() };
+  deltaStreams.add(s);
+  call.on('data', (req) => {
+    const subs = s.subs.get(req.type_url) ?? new Set();
+    s.subs.set(req.type_url, subs);
+    const added = (req.resource_names_subscribe ?? []).filter((n) => !subs.has(n));
+    for (const n of added) subs.add(n);
+    for (const n of req.resource_names_unsubscribe ?? []) subs.delete(n);
+    // ACKs (a nonce, no subscription change) are ignored; new names get their resources.
+    if (added.length > 0) call.write(deltaResponse(req.type_url, added));
+  });
+  const drop = () => deltaStreams.delete(s);
+  call.on('end', () => { drop(); call.end(); });
+  call.on('error', drop);
+  call.on('cancelled', drop);
+}
+
 function handler(call) {
   const s = { call, subs: new Map() };
   streams.add(s);
@@ -76,13 +116,20 @@ function handler(call) {
   call.on('cancelled', drop);
 }
 function push(typeUrl, name) {
+  versions.set(`${typeUrl}|${name}`, String(Number(versionOf(typeUrl, name)) + 1));
   for (const s of streams) if (s.subs.get(typeUrl)?.has(name)) s.call.write(response(typeUrl, [name]));
+  for (const s of deltaStreams) if (s.subs.get(typeUrl)?.has(name)) s.call.write(deltaResponse(typeUrl, [name]));
 }
 
 const server = new grpc.Server();
-server.addService({ StreamAggregatedResources: { path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
-  requestStream: true, responseStream: true, requestSerialize: (o) => Buffer.from(Req.encode(o).finish()), requestDeserialize: (b) => Req.decode(b),
-  responseSerialize: (b) => b, responseDeserialize: (b) => b } }, { StreamAggregatedResources: handler });
+server.addService({
+  StreamAggregatedResources: { path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+    requestStream: true, responseStream: true, requestSerialize: (o) => Buffer.from(Req.encode(o).finish()), requestDeserialize: (b) => Req.decode(b),
+    responseSerialize: (b) => b, responseDeserialize: (b) => b },
+  DeltaAggregatedResources: { path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
+    requestStream: true, responseStream: true, requestSerialize: (o) => Buffer.from(DReq.encode(o).finish()), requestDeserialize: (b) => DReq.decode(b),
+    responseSerialize: (b) => b, responseDeserialize: (b) => b },
+}, { StreamAggregatedResources: handler, DeltaAggregatedResources: deltaHandler });
 const port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
 
 const gens = new Map();
@@ -103,7 +150,7 @@ process.on('message', (m) => {
   } else if (m.cmd === 'stats') {
     if (m.gc && globalThis.gc) { globalThis.gc(); globalThis.gc(); }
     const cpu = process.cpuUsage();
-    process.send({ id: m.id, cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage().rss, streams: streams.size });
+    process.send({ id: m.id, cpuSeconds: (cpu.user + cpu.system) / 1e6, rss: process.memoryUsage().rss, streams: streams.size + deltaStreams.size });
   } else if (m.cmd === 'blast') {
     // W6: one pre-encoded response (the EDS of service 1) written `times` to every stream;
     // done when grpc-js has handed every write to HTTP/2 (its write callbacks).

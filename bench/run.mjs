@@ -1,4 +1,5 @@
-// npm run bench [-- --quick | --smoke] [--out DIR] [--floor | --no-floor] [--only W1,W2,W3,W6]
+// npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta] [--only W1,W2,W3,W6]
+//   [--proxies N,N] [--threads N] [--debounce-ms N] [--max-delay-ms N] [--endpoint-interval-ms N] [--fresh-objects]
 // Scale benchmark (issue 8): the control plane under test in a child process, a load
 // generator of real ADS streams in worker threads (this process), scenarios W1/W2/W3/W6.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,15 +18,23 @@ const outDir = opt('--out', defaultOut);
 const only = new Set(opt('--only', 'W1,W2,W3,W6').split(','));
 const withFloor = !flag('--no-floor');
 const withDelta = !flag('--no-delta');
-// The engine's debounce (MeshEngine defaults: 100 ms quiet period, 1,000 ms longest wait).
+// The engine's build policy (MeshEngine defaults: config changes 100 ms quiet period and
+// 1,000 ms longest wait; endpoint-only changes at most one build per 100 ms).
 const debounceMs = Number(opt('--debounce-ms', 100));
 const maxDelayMs = Number(opt('--max-delay-ms', 1000));
+const endpointIntervalMs = Number(opt('--endpoint-interval-ms', 100));
+// Republish every workload as a new object on each change (adapters that map listings afresh).
+const freshObjects = flag('--fresh-objects');
 
 const P = smoke
   ? { services: 5, endpoints: 3, proxies: [4], churnProxies: 4, watch: 2, rate: 5, seconds: 2, threads: 1, perChannel: 2, w6: { endpoints: 50, clusters: 50, streams: 10, sends: 2 } }
   : quick
     ? { services: 1000, endpoints: 10, proxies: [200], churnProxies: 200, watch: 3, rate: 30, seconds: 10, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 200, sends: 20 } }
-    : { services: 1000, endpoints: 10, proxies: [1000, 2000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
+    : { services: 1000, endpoints: 10, proxies: [1000, 2000, 5000, 10000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
+// --proxies 1000,5000 runs W1 at those sizes only (W2/W3 still need churnProxies among them);
+// --threads N sets the load generator's worker threads.
+if (opt('--proxies')) P.proxies = opt('--proxies').split(',').map(Number);
+if (opt('--threads')) P.threads = Number(opt('--threads'));
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +54,7 @@ const row = (r) => {
 
 /** One control plane (Isthmus or the floor) under N proxies: W1, then W2 and W3 on the same streams. */
 async function session(server, n, scenarios, mode = 'sotw') {
-  const env = { BENCH_SERVICES: String(P.services), BENCH_ENDPOINTS: String(P.endpoints), BENCH_DEBOUNCE_MS: String(debounceMs), BENCH_MAX_DELAY_MS: String(maxDelayMs) };
+  const env = { BENCH_SERVICES: String(P.services), BENCH_ENDPOINTS: String(P.endpoints), BENCH_DEBOUNCE_MS: String(debounceMs), BENCH_MAX_DELAY_MS: String(maxDelayMs), BENCH_ENDPOINT_INTERVAL_MS: String(endpointIntervalMs), BENCH_FRESH_OBJECTS: freshObjects ? '1' : '0' };
   const cp = await ControlPlane.start(server === 'isthmus' ? '../server.mjs' : '../floor-server.mjs', env);
   const base = await cp.call({ cmd: 'stats', gc: true });
   const proxies = assignProxies(n, P.services, P.watch);
@@ -58,7 +67,7 @@ async function session(server, n, scenarios, mode = 'sotw') {
     const genCpu0 = cpuNow();
     const t0 = now();
     gen.connect();
-    const deadline = t0 + (smoke ? 20_000 : 120_000);
+    const deadline = t0 + (smoke ? 20_000 : 120_000 + 10 * n);
     while (gen.readyAt.size < n && now() < deadline) await sleep(50);
     const ready = [...gen.readyAt.values()].map((t) => t - t0);
     const w1cpu = await cp.call({ cmd: 'stats' });
@@ -84,11 +93,16 @@ async function session(server, n, scenarios, mode = 'sotw') {
       const gcpu0 = cpuNow();
       const changes = [];
       const total = Math.round(P.rate * P.seconds);
+      // Walk every watched service: a stride coprime to their number. (Until 2026-11-26 the
+      // stride was 37 and there were 999 services: gcd 37, so only 27 of them ever changed.)
+      const gcd = (a, b) => (b === 0 ? a : gcd(b, a % b));
+      let stride = 37;
+      while (gcd(stride, watched.length) !== 1) stride++;
       const start = now();
       for (let i = 0; i < total; i++) {
         const due = start + (i * 1000) / P.rate;
         if (due > now()) await sleep(due - now());
-        const k = watched[(i * 37) % watched.length];
+        const k = watched[(i * stride) % watched.length];
         changes.push(cp.call({ cmd: 'endpoint', k }).then((m) => ({ k, t0: m.t })));
       }
       const done = await Promise.all(changes);
@@ -111,7 +125,7 @@ async function session(server, n, scenarios, mode = 'sotw') {
         }
         lat.push(worst);
       }
-      out.W2 = row({ scenario: 'W2', ...common, changes: done.length, ratePerSecond: P.rate, seconds: P.seconds, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), maxMs: Math.max(...lat),
+      out.W2 = row({ scenario: 'W2', ...common, changes: done.length, ratePerSecond: P.rate, seconds: P.seconds, servicesChanged: new Set(done.map((d) => d.k)).size, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), maxMs: Math.max(...lat),
         missedUpdates: missed, watchersPerChange: r1(watching / done.length), bytesPerChangePerProxy: Math.round(got.bytes / watching),
         bytesPerChangeAllProxies: Math.round(got.bytes / done.length), cpuSecondsPerChange: Number(((cpu1 - cpu0) / done.length).toFixed(5)),
         serverCpuSeconds: r1(cpu1 - cpu0), generatorCpuSeconds: r1(genCpu), responses: got.responses });
@@ -141,7 +155,7 @@ async function session(server, n, scenarios, mode = 'sotw') {
       log('W3', server, n, JSON.stringify(out.W3));
     }
     // W6 sends/s: the floor writes one pre-encoded response to every connected stream.
-    if (server === 'floor' && only.has('W6') && n === P.proxies[0]) {
+    if (server === 'floor' && mode === 'sotw' && only.has('W6') && n === P.proxies[0]) {
       await gen.collect();
       const b = await cp.call({ cmd: 'blast', times: P.w6.sends });
       await sleep(smoke ? 500 : 3000);
@@ -159,25 +173,26 @@ async function session(server, n, scenarios, mode = 'sotw') {
 
 const started = Date.now();
 const scen = new Set([...only].filter((s) => s !== 'W6'));
+// Each mode (state of the world, then delta) against Isthmus and the floor, size by size,
+// so every Isthmus row has a floor row of the same run next to it.
+const modes = withDelta ? ['sotw', 'delta'] : ['sotw'];
 if (scen.size > 0) {
-  for (const n of P.proxies) {
-    const mine = await session('isthmus', n, scen);
-    if (withFloor) {
-      let floor;
-      try { floor = await session('floor', n, scen); } catch (e) { log('floor failed:', e.message); }
-      for (const s of Object.keys(mine).filter((x) => x !== 'W6')) {
-        const f = floor?.[s];
-        if (!f) continue;
-        const a = mine[s], b = f;
-        const metric = s === 'W1' ? 'maxMs' : 'p99Ms';
-        a.floorRatio = a[metric] && b[metric] ? Number((a[metric] / b[metric]).toFixed(2)) : null;
-        if (a.cpuSecondsPerChange && b.cpuSecondsPerChange) a.floorCpuRatio = Number((a.cpuSecondsPerChange / b.cpuSecondsPerChange).toFixed(2));
-      }
+  for (const mode of modes) for (const n of P.proxies) {
+    const mine = await session('isthmus', n, scen, mode);
+    if (!withFloor) continue;
+    let floor;
+    try { floor = await session('floor', n, scen, mode); } catch (e) { log('floor failed:', e.message); }
+    for (const s of Object.keys(mine).filter((x) => x !== 'W6')) {
+      const f = floor?.[s];
+      if (!f) continue;
+      const a = mine[s], b = f;
+      const metric = s === 'W1' ? 'maxMs' : 'p99Ms';
+      a.floorRatio = a[metric] && b[metric] ? Number((a[metric] / b[metric]).toFixed(2)) : null;
+      if (a.cpuSecondsPerChange && b.cpuSecondsPerChange) a.floorCpuRatio = Number((a.cpuSecondsPerChange / b.cpuSecondsPerChange).toFixed(2));
+      if (a.serverCpuSeconds && b.serverCpuSeconds && s === 'W1') a.floorCpuRatio = Number((a.serverCpuSeconds / b.serverCpuSeconds).toFixed(2));
     }
   }
 }
-// Delta (incremental xDS): the same scenarios against Isthmus; the floor speaks SotW only.
-if (scen.size > 0 && withDelta) for (const n of P.proxies) await session('isthmus', n, scen, 'delta');
 if (only.has('W6')) for (const r of await hotPath(P.w6)) row(r);
 
 // Output: table, one file per scenario, latest.json.
@@ -191,7 +206,7 @@ for (const r of rows.filter((r) => r.metric)) console.log(`${r.scenario} ${r.met
 
 mkdirSync(outDir, { recursive: true });
 const date = new Date(started).toISOString().replace(/[:.]/g, '-');
-const run = { date: new Date(started).toISOString(), quick, smoke, params: { ...P, debounceMs, maxDelayMs }, machine, durationSeconds: Math.round((Date.now() - started) / 1000) };
+const run = { date: new Date(started).toISOString(), quick, smoke, params: { ...P, debounceMs, maxDelayMs, endpointIntervalMs, freshObjects }, machine, durationSeconds: Math.round((Date.now() - started) / 1000) };
 for (const s of new Set(rows.map((r) => r.scenario))) {
   writeFileSync(`${outDir}/${date}-${s}.json`, JSON.stringify({ ...run, rows: rows.filter((r) => r.scenario === s) }, null, 2) + '\n');
 }
