@@ -116,7 +116,7 @@ describe('Kubernetes end to end: Service + EndpointSlices + a VirtualService CRD
     dir = await mkdtemp(join(tmpdir(), 'isthmus-k8s-e2e-'));
     const kubeconfig = join(dir, 'kubeconfig');
     sim.writeKubeconfig(kubeconfig);
-    serve = await startServe(['--kubeconfig', kubeconfig, '--kube-write-status']);
+    serve = await startServe(['--kubeconfig', kubeconfig, '--context', 'isthmus-sim', '--kube-write-status']);
     await useXdsServer(serve.xdsPort, 'kubernetes-e2e');
     client = greeterClient(TARGET);
   });

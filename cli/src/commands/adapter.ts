@@ -12,7 +12,7 @@ import { loadPlugin } from '../plugins.js';
 import { runUntilSignal } from '../process-lifecycle.js';
 import { AdapterRole } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
-import { kubernetesRequested, parsePort, serveCommand } from './serve.js';
+import { kubernetesRequested, parsePort, serveCommand, withContextAlias } from './serve.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -58,7 +58,7 @@ export function adapterCommand(): Command {
   // The platform flags are serve's own, so both commands stay in step.
   for (const option of serveCommand().options) {
     const long = option.long ?? '';
-    if (['--consul', '--nomad', '--kube'].some((p) => long.startsWith(p)) || long === '--in-cluster') cmd.addOption(option);
+    if (['--consul', '--nomad', '--kube'].some((p) => long.startsWith(p)) || long === '--in-cluster' || long === '--context') cmd.addOption(option);
   }
   withNatsOptions(withAdapterOptions(cmd), { required: true });
   return cmd
@@ -72,7 +72,7 @@ Examples:
   isthmus adapter --nats nats://nats:4222 --id east --in-cluster --kube-cluster-id east
   isthmus adapter --nats tls://nats:4222 --nats-creds adapter.creds --nats-ca ca.pem --static mesh.yaml`,
     )
-    .action(async (opts: NatsFlags & AdapterFlags & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags & {
+    .action(async (opts: NatsFlags & AdapterFlags & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags & { context?: string[] } & {
       static: string[]; plugin: string[]; httpPort: number; address: string; logLevel: string;
     }) => {
       const logger = createLogger(opts.logLevel);
@@ -80,7 +80,8 @@ Examples:
       const modules: ContainerModule[] = [];
       if (opts.consul) modules.push(consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul })));
       if (opts.nomad) modules.push(nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad })));
-      if (kubernetesRequested(opts)) modules.push(kubernetesModule(kubernetesOptionsFromFlags(opts)));
+      const kubeOpts = withContextAlias(opts);
+      if (kubernetesRequested(kubeOpts)) modules.push(kubernetesModule(kubernetesOptionsFromFlags(kubeOpts)));
       for (const name of opts.plugin) modules.push((await loadPlugin(name, logger)).module);
       if (opts.static.length === 0 && modules.length === 0) throw new Error('nothing to publish: give --static, --consul, --nomad, --kubeconfig/--in-cluster or --plugin');
       const metrics = new Registry();

@@ -21,6 +21,12 @@ function parseMs(value: string): number {
   return n;
 }
 
+/** `--context` (kubectl's spelling) adds to `--kube-context`. */
+export function withContextAlias<T extends KubernetesFlags & { context?: readonly string[] }>(f: T): T {
+  if (!f.context?.length) return f;
+  return { ...f, kubeContext: [...(f.kubeContext ?? []), ...f.context] };
+}
+
 /**
  * Kubernetes is read when asked for explicitly; a KUBECONFIG in the environment alone does
  * not turn it on (it is set on most developer machines), it only says which file to read.
@@ -77,6 +83,7 @@ export function serveCommand(): Command {
     .option('--nomad-tls-skip-verify', 'do not verify Nomad\'s certificate (development only; env NOMAD_SKIP_VERIFY)')
     .option('--kubeconfig <path>', 'read Services, EndpointSlices, Pods and Istio CRDs from the Kubernetes cluster of this kubeconfig (\':\'-separated list; env KUBECONFIG)')
     .option('--kube-context <name>', 'kubeconfig contexts to read, one cluster each (repeatable or comma list; default: the current context)', collect, [])
+    .option('--context <name>', 'same as --kube-context, as kubectl spells it', collect, [])
     .option('--in-cluster', 'read the Kubernetes cluster Isthmus runs in, with its pod\'s service account')
     .option('--kube-cluster-id <id>', 'cluster id (source kubernetes/<id>, label topology.istio.io/cluster; default Kubernetes), or <context>=<id> per context (repeatable)', collect, [])
     .option('--kube-namespace <ns>', 'read only these namespaces (repeatable or comma list; default all)', collect, [])
@@ -105,14 +112,15 @@ Examples:
       debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
     } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
-      const kube = kubernetesRequested(opts);
+      const kubeOpts = withContextAlias(opts);
+      const kube = kubernetesRequested(kubeOpts);
       if (opts.static.length === 0 && opts.plugin.length === 0 && !opts.consul && !opts.nomad && !kube) {
         logger.warn({}, 'no --static path, no --consul, no --nomad, no --kubeconfig/--in-cluster and no --plugin: serving an empty mesh');
       }
       const platforms = [
         ...(opts.consul ? [consulModule(consulOptionsFromFlags({ ...opts, consul: opts.consul }))] : []),
         ...(opts.nomad ? [nomadModule(nomadOptionsFromFlags({ ...opts, nomad: opts.nomad }))] : []),
-        ...(kube ? [kubernetesModule(kubernetesOptionsFromFlags(opts))] : []),
+        ...(kube ? [kubernetesModule(kubernetesOptionsFromFlags(kubeOpts))] : []),
       ];
       const plugins = [];
       for (const name of opts.plugin) plugins.push(await loadPlugin(name, logger));
