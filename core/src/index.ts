@@ -15,7 +15,6 @@ export * from './spi/config-source.js';
 export * from './spi/admin-endpoint.js';
 export * from './util/hash.js';
 export * from './spi/xds-contributor.js';
-export * from './util/debouncer.js';
 export * from './util/equal.js';
 export * from './logging.js';
 export * from './registry/aggregator.js';
