@@ -1,5 +1,4 @@
 import type * as grpc from '@grpc/grpc-js';
-import { proxyFromNode } from '../proxy.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
@@ -96,23 +95,9 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
 
   protected onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {
     if (stream.closed) return;
-    if (!stream.proxy) {
-      stream.proxy = proxyFromNode(req.node);
-      this.logger.info(
-        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent, protocol: 'delta' },
-        'xDS stream opened',
-      );
-    }
-    const proxy = stream.proxy;
-    const typeUrl = req.type_url || stream.fixedType || '';
-    if (!typeUrl) {
-      this.logger.warn({ proxy: proxy.id }, 'delta xDS request without type_url ignored');
-      return;
-    }
-    if (stream.fixedType && typeUrl !== stream.fixedType) {
-      this.logger.warn({ proxy: proxy.id, type: typeUrl, serves: stream.fixedType }, 'delta xDS request for another type on a single-type stream ignored');
-      return;
-    }
+    const begun = this.begin(stream, req.node, req.type_url);
+    if (!begun) return;
+    const { proxy, typeUrl } = begun;
     const request = view(req);
     const prev = stream.types.get(typeUrl);
     const { kind, state } = onDeltaRequest(prev?.state, request);

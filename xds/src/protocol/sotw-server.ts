@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { proxyFromNode, type XdsProxy } from '../proxy.js';
+import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { decidePush, onRequest, onSent, type RequestView, type TypeState } from './ack.js';
@@ -96,24 +96,9 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
 
   protected onRequest(stream: SotwStream, req: DiscoveryRequestObject): void {
     if (stream.closed) return;
-    if (!stream.proxy) {
-      // Clients send the node in the first request of a stream only.
-      stream.proxy = proxyFromNode(req.node);
-      this.logger.info(
-        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent, protocol: 'sotw' },
-        'xDS stream opened',
-      );
-    }
-    const proxy = stream.proxy;
-    const typeUrl = req.type_url || stream.fixedType || '';
-    if (!typeUrl) {
-      this.logger.warn({ proxy: proxy.id }, 'xDS request without type_url ignored');
-      return;
-    }
-    if (stream.fixedType && typeUrl !== stream.fixedType) {
-      this.logger.warn({ proxy: proxy.id, type: typeUrl, serves: stream.fixedType }, 'xDS request for another type on a single-type stream ignored');
-      return;
-    }
+    const begun = this.begin(stream, req.node, req.type_url);
+    if (!begun) return;
+    const { proxy, typeUrl } = begun;
     const prev = stream.types.get(typeUrl);
     const request = view(req);
     const { kind, state } = onRequest(prev?.state, request);

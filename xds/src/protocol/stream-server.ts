@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
 import type { CallbackChain } from '../callbacks/callbacks.js';
 import type { XdsLogger } from '../logger.js';
-import type { XdsProxy } from '../proxy.js';
+import { proxyFromNode, type NodeObject, type XdsProxy } from '../proxy.js';
 import type { TypeState } from './ack.js';
 import type { ResourceSource } from './source.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -91,6 +91,33 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
    * Keeps the subscription index in step with a stream's type entry; the protocol servers
    * call it after every request has updated the entry.
    */
+  /**
+   * What every request goes through first, in both protocols: the proxy from the node
+   * (clients send it in a stream's first request only), then the type the request is for.
+   * Returns undefined for a request to ignore (no type, or another type on a single-type
+   * stream), after saying why.
+   */
+  protected begin(stream: S, node: NodeObject | null | undefined, requestType: string | undefined): { proxy: XdsProxy; typeUrl: string } | undefined {
+    if (!stream.proxy) {
+      stream.proxy = proxyFromNode(node);
+      this.logger.info(
+        { proxy: stream.proxy.id, generator: stream.proxy.generator, peer: stream.peer, userAgent: stream.proxy.userAgent, protocol: stream.protocol },
+        'xDS stream opened',
+      );
+    }
+    const proxy = stream.proxy;
+    const typeUrl = requestType || stream.fixedType || '';
+    if (!typeUrl) {
+      this.logger.warn({ proxy: proxy.id }, `${this.logLabel}xDS request without type_url ignored`);
+      return undefined;
+    }
+    if (stream.fixedType && typeUrl !== stream.fixedType) {
+      this.logger.warn({ proxy: proxy.id, type: typeUrl, serves: stream.fixedType }, `${this.logLabel}xDS request for another type on a single-type stream ignored`);
+      return undefined;
+    }
+    return { proxy, typeUrl };
+  }
+
   protected track(stream: S, typeUrl: string, entry: E): void {
     if (stream.closed || !stream.proxy) return;
     this.subscriptions.set(stream, stream.proxy.generator, typeUrl, subscribedNames(entry.state));
