@@ -8,7 +8,8 @@ const S = Number(process.env.BENCH_SERVICES ?? 100);
 const E = Number(process.env.BENCH_ENDPOINTS ?? 10);
 const DEBOUNCE = Number(process.env.BENCH_DEBOUNCE_MS ?? 100);
 const MAX_DELAY = Number(process.env.BENCH_MAX_DELAY_MS ?? 1000);
-const ENDPOINT_INTERVAL = Number(process.env.BENCH_ENDPOINT_INTERVAL_MS ?? 100);
+const ENDPOINT_INTERVAL = Number(process.env.BENCH_ENDPOINT_INTERVAL_MS ?? 0);
+const ENDPOINT_SHARE = Number(process.env.BENCH_ENDPOINT_BUILD_SHARE ?? 0.25);
 const SOURCE = 'bench/1';
 export const host = (k) => `svc-${k}.default.svc.cluster.local`;
 const now = () => performance.timeOrigin + performance.now();
@@ -37,7 +38,7 @@ const publish = () =>
     synced: true, stale: false, updatedAt: new Date().toISOString() });
 
 const bus = new InMemoryBus();
-const engine = new MeshEngine(bus, { logger: silentLogger(), debounceMs: DEBOUNCE, maxDelayMs: MAX_DELAY, endpointIntervalMs: ENDPOINT_INTERVAL });
+const engine = new MeshEngine(bus, { logger: silentLogger(), debounceMs: DEBOUNCE, maxDelayMs: MAX_DELAY, endpointIntervalMs: ENDPOINT_INTERVAL, endpointBuildShare: ENDPOINT_SHARE });
 const xds = new XdsServer({ serverId: 'bench' });
 let lastSnapshotAt = 0;
 engine.requireRegistrySource(SOURCE);

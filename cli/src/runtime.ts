@@ -29,8 +29,10 @@ export interface RuntimeOptions {
   readonly httpPort: number;
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
-  /** Endpoint-only changes: at most one build per this interval (docs/decisions/005). */
+  /** Endpoint-only changes: least time between builds (docs/decisions/006). */
   readonly endpointIntervalMs?: number;
+  /** Endpoint-only changes: largest share of time their builds may take (docs/decisions/006). */
+  readonly endpointBuildShare?: number;
   readonly logLevel?: string;
   /** Extra modules: plugins, or tests rebinding a token. */
   readonly modules?: readonly ContainerModule[];
@@ -73,6 +75,7 @@ export class MeshRuntime {
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
       ...(o.endpointIntervalMs !== undefined ? { endpointIntervalMs: o.endpointIntervalMs } : {}),
+      ...(o.endpointBuildShare !== undefined ? { endpointBuildShare: o.endpointBuildShare } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
     });
     this.container.bind<XdsSettings>(XdsSettings).toConstantValue({ serverId: o.serverId ?? `isthmus@${o.address}:${o.xdsPort}` });

@@ -13,8 +13,10 @@ export const CoreOptions = Symbol.for('isthmus.CoreOptions');
 export interface CoreOptions {
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
-  /** Endpoint-only changes: at most one build per this interval (MeshEngineOptions). */
+  /** Endpoint-only changes: least time between builds (MeshEngineOptions). */
   readonly endpointIntervalMs?: number;
+  /** Endpoint-only changes: largest share of time their builds may take (MeshEngineOptions). */
+  readonly endpointBuildShare?: number;
   readonly logLevel?: string;
 }
 
@@ -39,6 +41,7 @@ export const coreModule = new ContainerModule(({ bind, isBound }) => {
         ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
         ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
         ...(options.endpointIntervalMs !== undefined ? { endpointIntervalMs: options.endpointIntervalMs } : {}),
+        ...(options.endpointBuildShare !== undefined ? { endpointBuildShare: options.endpointBuildShare } : {}),
       });
     })
     .inSingletonScope();

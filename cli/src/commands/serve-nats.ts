@@ -19,7 +19,7 @@ export function withFederationOptions(serve: Command): Command {
 /** The flags `serve --nats` reads (serve's own plus the NATS, adapter and liveness ones). */
 export type ServeOverNatsFlags = NatsFlags & AdapterFlags & LivenessFlags & {
   static: string[]; xdsPort: number; httpPort: number; address: string;
-  debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
+  debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
 };
 
 /**
@@ -56,6 +56,7 @@ export async function serveOverNats(opts: ServeOverNatsFlags, modules: readonly 
     debounceMs: opts.debounceMs,
     maxDelayMs: opts.maxDelayMs,
     endpointIntervalMs: opts.endpointIntervalMs,
+    endpointBuildShare: opts.endpointBuildShare,
     logLevel: opts.logLevel,
     serverId,
     modules: [

@@ -21,6 +21,13 @@ function parseMs(value: string): number {
   return n;
 }
 
+/** A share of time, 0.01 to 1 (`--endpoint-build-share`). */
+export function parseShare(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.01 || n > 1) throw new InvalidArgumentError(`"${value}" is not a share of time between 0.01 and 1`);
+  return n;
+}
+
 /** `--context` (kubectl's spelling) adds to `--kube-context`. */
 export function withContextAlias<T extends KubernetesFlags & { context?: readonly string[] }>(f: T): T {
   if (!f.context?.length) return f;
@@ -49,7 +56,8 @@ export function serveCommand(): Command {
     .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
-    .option('--endpoint-interval-ms <ms>', 'endpoint-only changes are pushed at once, then at most once per <ms>', parseMs, 100)
+    .option('--endpoint-interval-ms <ms>', 'least time between two builds for endpoint-only changes', parseMs, 0)
+    .option('--endpoint-build-share <share>', 'largest share of time (0.01-1) builds for endpoint-only changes may take; they are paced to it', parseShare, 0.25)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info')
     .option('--consul <url>', 'read services from Consul at <url> (http://127.0.0.1:8500, https://...:8501)')
     .option('--consul-token <token>', 'Consul ACL token (env CONSUL_HTTP_TOKEN)')
@@ -109,7 +117,7 @@ Examples:
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
-      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
+      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
     } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
       const kubeOpts = withContextAlias(opts);
@@ -134,6 +142,7 @@ Examples:
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
         endpointIntervalMs: opts.endpointIntervalMs,
+        endpointBuildShare: opts.endpointBuildShare,
         logLevel: opts.logLevel,
         modules: [...platforms, ...plugins.map((p) => p.module)],
       });

@@ -7,7 +7,7 @@ import { MeshRuntime } from '../runtime.js';
 import { runUntilSignal } from '../process-lifecycle.js';
 import { XdsRoleExtension } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
-import { parsePort } from './serve.js';
+import { parsePort, parseShare } from './serve.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -40,7 +40,8 @@ export function xdsCommand(): Command {
     .option('--require-source <source>', 'serve nothing until this registry source is on NATS, e.g. consul/dc1 (repeatable)', collect, [])
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
-    .option('--endpoint-interval-ms <ms>', 'endpoint-only changes are pushed at once, then at most once per <ms>', parseMs, 100)
+    .option('--endpoint-interval-ms <ms>', 'least time between two builds for endpoint-only changes', parseMs, 0)
+    .option('--endpoint-build-share <share>', 'largest share of time (0.01-1) builds for endpoint-only changes may take; they are paced to it', parseShare, 0.25)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info');
   withNatsOptions(withLivenessOptions(cmd), { required: true });
   return cmd
@@ -57,7 +58,7 @@ Examples:
     )
     .action(async (opts: NatsFlags & LivenessFlags & {
       xdsPort: number; httpPort: number; address: string; serverId?: string; plugin: string[]; requireSource: string[];
-      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; logLevel: string;
+      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
     }) => {
       const logger = createLogger(opts.logLevel);
       const plugins = [];
@@ -71,6 +72,7 @@ Examples:
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
         endpointIntervalMs: opts.endpointIntervalMs,
+        endpointBuildShare: opts.endpointBuildShare,
         logLevel: opts.logLevel,
         serverId,
         modules: [

@@ -10,6 +10,7 @@ import { compileRules } from '../rules/compile.js';
 import { compileSidecars, type SidecarScope } from '../rules/sidecar.js';
 import { contentHash } from '../util/hash.js';
 import { BuildScheduler } from './build-scheduler.js';
+import { SetDigest } from './set-digest.js';
 import type { MeshSnapshot } from './mesh-snapshot.js';
 import type { Logger } from '../logging.js';
 
@@ -27,10 +28,13 @@ export interface MeshEngineOptions {
   /** Longest a change waits during a continuous burst (default 1,000 ms). */
   readonly maxDelayMs?: number;
   /**
-   * Endpoint-only changes are not debounced but throttled: built at once, then at most
-   * once per this interval (default 100 ms). See BuildPolicy in build-scheduler.ts.
+   * Endpoint-only changes are not debounced but paced by their cost: built at once, the
+   * next one after at least this interval (default 0) and no sooner than endpoint builds
+   * may take `endpointBuildShare` of the time. See BuildPolicy in build-scheduler.ts.
    */
   readonly endpointIntervalMs?: number;
+  /** Largest share of time endpoint-only builds (and their pushes) may take (default 0.25). */
+  readonly endpointBuildShare?: number;
 }
 
 /** Prefix of the registry sources derived from ServiceEntry/WorkloadEntry config parts. */
@@ -60,6 +64,14 @@ export class MeshEngine {
   private issues: ConfigIssue[] = [];
   private readonly builds?: Counter;
   private readonly buildSeconds?: Histogram;
+  /** The snapshot version is a digest of the parts' entry versions, kept in O(changed entries). */
+  private readonly digests = {
+    services: new SetDigest(),
+    endpoints: new SetDigest(),
+    routes: new SetDigest(),
+    destinations: new SetDigest(),
+    sidecars: new SetDigest(),
+  };
 
   constructor(
     private readonly bus: Bus,
@@ -68,7 +80,8 @@ export class MeshEngine {
     this.scheduler = new BuildScheduler(() => this.build(), {
       quietMs: options.debounceMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 1000,
-      endpointIntervalMs: options.endpointIntervalMs ?? 100,
+      endpointIntervalMs: options.endpointIntervalMs ?? 0,
+      endpointBuildShare: options.endpointBuildShare ?? 0.25,
     });
     if (options.metrics) {
       this.builds = new Counter({
@@ -188,12 +201,15 @@ export class MeshEngine {
     const previous = this.snapshot;
     const servicesCopy = previous && changes.services.size === 0 ? previous.services : new Map(services);
     const endpointsCopy = previous && changes.endpoints.size === 0 ? previous.endpoints : new Map(this.aggregator.endpointsView());
+    const d = this.digests;
+    // The aggregator records every host its maps changed at since the last copy (each
+    // build takes them), so the registry parts' digests follow in O(change).
     const version = contentHash(
-      versionsOf(servicesCopy),
-      versionsOf(endpointsCopy),
-      versionsOf(this.routes),
-      versionsOf(this.destinations),
-      versionsOf(this.sidecars),
+      d.services.of(servicesCopy, changes.services),
+      d.endpoints.of(endpointsCopy, changes.endpoints),
+      d.routes.of(this.routes),
+      d.destinations.of(this.destinations),
+      d.sidecars.of(this.sidecars),
     );
     if (previous?.version === version) {
       this.bus.snapshotApplied?.();
@@ -243,19 +259,6 @@ export class MeshEngine {
     this.configParts = seen;
     this.ruleObjects = convertLegacy(rules).objects;
   }
-}
-
-// Per immutable map (snapshot parts, compiled rules): parts that did not change since the
-// last build are not sorted and joined again.
-const versionLists = new WeakMap<ReadonlyMap<string, { version: string }>, string>();
-function versionsOf(map: ReadonlyMap<string, { version: string }>): string {
-  let list = versionLists.get(map);
-  if (list === undefined) {
-    const keys = [...map.keys()].sort();
-    list = keys.map((k) => `${k}=${map.get(k)!.version}`).join(';');
-    versionLists.set(map, list);
-  }
-  return list;
 }
 
 function sameVersions(a: ReadonlyMap<string, { version: string }>, b: ReadonlyMap<string, { version: string }>): boolean {

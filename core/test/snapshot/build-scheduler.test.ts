@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BuildScheduler, buildDueAt, type BuildPolicy } from '@isthmus/core';
+import { budgetAfter, budgetAt, BuildScheduler, buildDueAt, type BuildPolicy } from '@isthmus/core';
 
-const policy: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 100 };
+/** An interval-only policy (share 1: no pacing by cost) and the default cost-paced one. */
+const policy: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 100, endpointBuildShare: 1 };
+const paced: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 0, endpointBuildShare: 0.25 };
+const ended = (endedAt: number | undefined) => (endedAt === undefined ? undefined : { endedAt, budgetMs: 0 });
 
 describe('buildDueAt (the build policy)', () => {
   it.each([
@@ -15,11 +18,37 @@ describe('buildDueAt (the build policy)', () => {
     ['config that never stops: no later than the max delay', { firstAt: 5000, lastConfigAt: 5950 }, 4000, 6000],
     ['endpoints joined by config: the config rule for the batch', { firstAt: 5000, lastConfigAt: 5020 }, 1000, 5120],
   ] as const)('%s', (_what, pending, last, due) => {
-    expect(buildDueAt(pending, last, policy)).toBe(due);
+    expect(buildDueAt(pending, ended(last), policy)).toBe(due);
   });
 
   it('endpoint throttle never exceeds the max delay', () => {
-    expect(buildDueAt({ firstAt: 0 }, 5, { quietMs: 100, maxDelayMs: 50, endpointIntervalMs: 100 })).toBe(50);
+    expect(buildDueAt({ firstAt: 0 }, ended(5), { quietMs: 100, maxDelayMs: 50, endpointIntervalMs: 100, endpointBuildShare: 1 })).toBe(50);
+  });
+
+  it('paced by cost: builds run at once while the build-time budget lasts', () => {
+    // 25 % of a 200 ms window: 50 ms of build time saved up at most.
+    expect(budgetAt(undefined, 0, paced)).toBe(50);
+    const after2 = budgetAfter(undefined, 5000, 5002, paced);
+    expect(after2.budgetMs).toBe(48.5); // 2 ms spent, 0.5 ms refilled meanwhile
+    expect(buildDueAt({ firstAt: 5003 }, after2, paced)).toBe(5003);
+    // It refills at 0.25 ms per ms, up to the cap.
+    expect(budgetAt(after2, 5006, paced)).toBe(49.5);
+    expect(budgetAt(after2, 9000, paced)).toBe(50);
+  });
+
+  it.each([
+    // [budget left after the last build (ms), wait after it]
+    [10, 0],
+    [0, 0],
+    [-1.5, 6],
+    [-30, 120],
+  ])('an overspent budget waits until refilled: %s ms left → due %s ms after the build', (budgetMs, wait) => {
+    expect(buildDueAt({ firstAt: 5000 }, { endedAt: 5000, budgetMs }, paced)).toBe(5000 + wait);
+  });
+
+  it('the interval is a floor under the pacing; the max delay a ceiling', () => {
+    expect(buildDueAt({ firstAt: 5000 }, { endedAt: 5000, budgetMs: 40 }, { ...paced, endpointIntervalMs: 50 })).toBe(5050);
+    expect(buildDueAt({ firstAt: 5000 }, { endedAt: 5000, budgetMs: -1000 }, paced)).toBe(6000);
   });
 });
 
@@ -27,11 +56,49 @@ describe('BuildScheduler', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  function scheduler() {
+  function scheduler(p: BuildPolicy = policy, buildMs = 0) {
     const builds: number[] = [];
-    const s = new BuildScheduler(() => builds.push(Date.now()), policy, () => Date.now());
+    const s = new BuildScheduler(
+      () => {
+        builds.push(Date.now());
+        // A build that takes time (fake clock): the scheduler measures it.
+        vi.setSystemTime(Date.now() + buildMs);
+      },
+      p,
+      () => Date.now(),
+    );
     return { s, builds };
   }
+
+  it('cheap builds at 30 changes/s, some in quick pairs: every endpoint change is built at once', () => {
+    const { s, builds } = scheduler(paced, 2);
+    const start = Date.now();
+    const changes: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      changes.push(Date.now() - start);
+      s.trigger('endpoints');
+      vi.advanceTimersByTime(i % 3 === 0 ? 3 : 48);
+    }
+    expect(builds.map((t) => t - start)).toEqual(changes);
+  });
+
+  it('a storm of changes against costly builds coalesces: builds take at most the share', () => {
+    const { s, builds } = scheduler(paced, 10);
+    const start = Date.now();
+    for (let i = 0; i < 1000; i++) {
+      s.trigger('endpoints');
+      vi.advanceTimersByTime(1);
+    }
+    vi.advanceTimersByTime(100);
+    const elapsed = Date.now() - start;
+    // 10 ms builds at a 25 % share: after the saved-up budget (50 ms of builds), one build
+    // per 40 ms; not 1,000 builds.
+    const buildTime = builds.length * 10;
+    expect(buildTime).toBeLessThanOrEqual(0.25 * elapsed + 50 + 10);
+    expect(buildTime).toBeGreaterThanOrEqual(0.25 * elapsed - 20);
+    const steady = builds.slice(8);
+    for (let i = 1; i < steady.length; i++) expect(steady[i]! - steady[i - 1]!).toBeGreaterThanOrEqual(40);
+  });
 
   it('continuous endpoint churn (one change every 33 ms): a build every ~100 ms, none waits the max delay', () => {
     const { s, builds } = scheduler();
@@ -76,7 +143,7 @@ describe('BuildScheduler', () => {
   });
 
   it('a synchronous burst of endpoint changes is one build', () => {
-    const { s, builds } = scheduler();
+    const { s, builds } = scheduler(paced);
     for (let i = 0; i < 5; i++) s.trigger('endpoints');
     vi.advanceTimersByTime(0);
     expect(builds).toHaveLength(1);

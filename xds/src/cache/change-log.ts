@@ -8,21 +8,43 @@ export type InputChanges = ReadonlyMap<SnapshotInput, ReadonlySet<string>>;
 
 /**
  * What differs between two snapshots, per input and key, by the entries' content versions.
- * Computed here rather than taken from the snapshot's `changes` hint, so it holds even if
- * the cache skipped a snapshot. O(entries) of cheap comparisons per snapshot.
+ * For the registry parts of consecutive snapshots of one engine (`sequence` + 1) the
+ * engine's record of the hosts it changed is used (exact: every change of its maps is
+ * recorded, and a build it skipped had the previous snapshot's content), checked against
+ * the maps' sizes (a hint that misses an added or removed host falls back); otherwise, and
+ * for the rule parts, entries are compared: O(entries) of cheap comparisons.
  */
 export function changedKeys(prev: MeshSnapshot | undefined, next: MeshSnapshot): Map<SnapshotInput, Set<string>> {
   const out = new Map<SnapshotInput, Set<string>>();
+  const consecutive = prev !== undefined && next.sequence === prev.sequence + 1;
   for (const input of SNAPSHOT_INPUTS) {
     const a = prev?.[input];
     const b = next[input];
     if (a === b) continue;
     const keys = new Set<string>();
-    for (const [k, v] of b) if (a?.get(k)?.version !== v.version) keys.add(k);
-    if (a) for (const k of a.keys()) if (!b.has(k)) keys.add(k);
+    const hint = consecutive && (input === 'services' || input === 'endpoints') ? next.changes[input] : undefined;
+    if (!a || !hint || !fromHint(a, b, hint, keys)) {
+      keys.clear();
+      for (const [k, v] of b) if (a?.get(k)?.version !== v.version) keys.add(k);
+      if (a) for (const k of a.keys()) if (!b.has(k)) keys.add(k);
+    }
     if (keys.size > 0) out.set(input, keys);
   }
   return out;
+}
+
+/** The hinted keys that differ, into `keys`; false when the hint cannot account for the size change. */
+function fromHint(a: ReadonlyMap<string, { version: string }>, b: ReadonlyMap<string, { version: string }>, hint: ReadonlySet<string>, keys: Set<string>): boolean {
+  let size = a.size;
+  for (const k of hint) {
+    const before = a.get(k);
+    const after = b.get(k);
+    if (before?.version === after?.version) continue;
+    keys.add(k);
+    if (!before) size++;
+    if (!after) size--;
+  }
+  return size === b.size;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { affects, ChangeLog, changedKeys, DependencyIndex } from '../../src/cache/change-log.js';
 import type { ResourceDependencies, SnapshotInput } from '../../src/generators/generator.js';
-import { canarySnapshot, GREETER, aRouteTable } from '../helpers/builders.js';
+import type { MeshSnapshot } from '@isthmus/core';
+import { aService, canarySnapshot, GREETER, aRouteTable } from '../helpers/builders.js';
 
 describe('changedKeys', () => {
   it('names the hosts whose entry changed, per input', () => {
@@ -12,6 +13,28 @@ describe('changedKeys', () => {
     expect([...changedKeys(a, routed)]).toEqual([['routes', new Set(['new.x'])]]);
     expect([...changedKeys(routed, a)]).toEqual([['routes', new Set(['new.x'])]]);
     expect([...changedKeys(undefined, a).keys()]).toEqual(['services', 'endpoints', 'routes', 'destinations']);
+  });
+
+  it("consecutive snapshots: the engine's record of changed hosts is used, checked against the maps' sizes", () => {
+    const a = canarySnapshot().build();
+    const moved = canarySnapshot({ v1Port: 1 }).build();
+    const consecutive = (next: MeshSnapshot, hint: Partial<MeshSnapshot['changes']>): MeshSnapshot => ({
+      ...next,
+      sequence: a.sequence + 1,
+      changes: { ...next.changes, services: new Set(), endpoints: new Set(), ...hint },
+    });
+    // Only the hinted hosts are compared (a hint naming nothing: nothing changed there).
+    expect([...changedKeys(a, consecutive(moved, { endpoints: new Set([GREETER]) }))]).toEqual([['endpoints', new Set([GREETER])]]);
+    expect([...changedKeys(a, consecutive(moved, {}))]).toEqual([]);
+    // A hint that misses a removed host (the sizes do not add up): every entry is compared.
+    const extra = canarySnapshot().withService(aService('extra.x').build()).build();
+    const withExtra = { ...extra, sequence: 100 };
+    const without: MeshSnapshot = { ...a, sequence: 101, changes: { services: new Set(), endpoints: new Set(), rules: false } };
+    expect(changedKeys(withExtra, without).get('services')).toEqual(new Set(['extra.x']));
+    // Not consecutive: the hint is not used.
+    expect([...changedKeys(a, { ...moved, sequence: a.sequence + 5, changes: { services: new Set(), endpoints: new Set(), rules: false } })]).toEqual([
+      ['endpoints', new Set([GREETER])],
+    ]);
   });
 });
 
