@@ -1,4 +1,4 @@
-// npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta] [--only W1,W2,W3,W6]
+// npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta | --modes sotw,delta] [--only W1,W2,W3,W6]
 //   [--proxies N,N] [--threads N] [--debounce-ms N] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
 // Scale benchmark (issue 8): the control plane under test in a child process, a load
 // generator of real ADS streams in worker threads (this process), scenarios W1/W2/W3/W6.
@@ -18,6 +18,7 @@ const outDir = opt('--out', defaultOut);
 const only = new Set(opt('--only', 'W1,W2,W3,W6').split(','));
 const withFloor = !flag('--no-floor');
 const withDelta = !flag('--no-delta');
+const modesOpt = opt('--modes');
 // The engine's build policy (MeshEngine defaults: config changes 100 ms quiet period and
 // 1,000 ms longest wait; endpoint-only changes paced so their builds take ≤ 25 % of the time).
 const debounceMs = Number(opt('--debounce-ms', 100));
@@ -28,10 +29,10 @@ const endpointBuildShare = Number(opt('--endpoint-build-share', 0.25));
 const freshObjects = flag('--fresh-objects');
 
 const P = smoke
-  ? { services: 5, endpoints: 3, proxies: [4], churnProxies: 4, watch: 2, rate: 5, seconds: 2, threads: 1, perChannel: 2, w6: { endpoints: 50, clusters: 50, streams: 10, sends: 2 } }
+  ? { services: 5, endpoints: 3, proxies: [4], churnProxies: 4, watch: 2, rate: 5, seconds: 2, w3Rounds: 1, threads: 1, perChannel: 2, w6: { endpoints: 50, clusters: 50, streams: 10, sends: 2 } }
   : quick
-    ? { services: 1000, endpoints: 10, proxies: [200], churnProxies: 200, watch: 3, rate: 30, seconds: 10, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 200, sends: 20 } }
-    : { services: 1000, endpoints: 10, proxies: [1000, 2000, 5000, 10000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
+    ? { services: 1000, endpoints: 10, proxies: [200], churnProxies: 200, watch: 3, rate: 30, seconds: 10, w3Rounds: 3, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 200, sends: 20 } }
+    : { services: 1000, endpoints: 10, proxies: [1000, 2000, 5000, 10000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, w3Rounds: 5, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
 // --proxies 1000,5000 runs W1 at those sizes only (W2/W3 still need churnProxies among them);
 // --threads N sets the load generator's worker threads.
 if (opt('--proxies')) P.proxies = opt('--proxies').split(',').map(Number);
@@ -133,26 +134,34 @@ async function session(server, n, scenarios, mode = 'sotw') {
       log('W2', server, n, JSON.stringify(out.W2));
     }
 
-    // W3: one VirtualService change seen by every proxy (all watch service 0).
+    // W3: one VirtualService change seen by every proxy (all watch service 0), repeated
+    // P.w3Rounds times (one change is one sample of a noisy machine); figures per change.
     if (scenarios.has('W3') && n === P.churnProxies) {
       await gen.collect();
       const cpu0 = (await cp.call({ cmd: 'stats' })).cpuSeconds;
-      const { t: t0 } = await cp.call({ cmd: 'vs', k: 0 });
-      const first = new Map();
-      const deadline = now() + (smoke ? 5000 : 30_000);
+      const lat = [];
       let bytes = 0;
-      while (first.size < n && now() < deadline) {
-        await sleep(100);
-        const got = await gen.collect();
-        bytes += got.bytes;
-        for (const [p, c, , t] of got.events) if (c === 'R' && t >= t0 && !first.has(p)) first.set(p, t - t0);
+      let maxMs = 0;
+      let acked = n;
+      for (let round = 0; round < P.w3Rounds; round++) {
+        const { t: t0 } = await cp.call({ cmd: 'vs', k: 0 });
+        const first = new Map();
+        const deadline = now() + (smoke ? 5000 : 30_000);
+        while (first.size < n && now() < deadline) {
+          await sleep(100);
+          const got = await gen.collect();
+          bytes += got.bytes;
+          for (const [p, c, , t] of got.events) if (c === 'R' && t >= t0 && !first.has(p)) first.set(p, t - t0);
+        }
+        await sleep(500);
+        bytes += (await gen.collect()).bytes;
+        lat.push(...first.values());
+        acked = Math.min(acked, first.size);
+        maxMs = first.size === n ? Math.max(maxMs, ...first.values()) : null;
       }
-      await sleep(500);
-      bytes += (await gen.collect()).bytes;
       const cpu1 = (await cp.call({ cmd: 'stats' })).cpuSeconds;
-      const lat = [...first.values()];
-      out.W3 = row({ scenario: 'W3', ...common, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), maxMs: first.size === n ? Math.max(...lat) : null, ackedProxies: first.size,
-        totalBytes: bytes, bytesPerChangePerProxy: Math.round(bytes / n), cpuSecondsPerChange: Number((cpu1 - cpu0).toFixed(4)) });
+      out.W3 = row({ scenario: 'W3', ...common, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), maxMs, ackedProxies: acked, rounds: P.w3Rounds,
+        totalBytes: Math.round(bytes / P.w3Rounds), bytesPerChangePerProxy: Math.round(bytes / P.w3Rounds / n), cpuSecondsPerChange: Number(((cpu1 - cpu0) / P.w3Rounds).toFixed(4)) });
       log('W3', server, n, JSON.stringify(out.W3));
     }
     // W6 sends/s: the floor writes one pre-encoded response to every connected stream.
@@ -176,7 +185,7 @@ const started = Date.now();
 const scen = new Set([...only].filter((s) => s !== 'W6'));
 // Each mode (state of the world, then delta) against Isthmus and the floor, size by size,
 // so every Isthmus row has a floor row of the same run next to it.
-const modes = withDelta ? ['sotw', 'delta'] : ['sotw'];
+const modes = modesOpt ? modesOpt.split(',') : withDelta ? ['sotw', 'delta'] : ['sotw'];
 if (scen.size > 0) {
   for (const mode of modes) for (const n of P.proxies) {
     const mine = await session('isthmus', n, scen, mode);
@@ -198,7 +207,7 @@ if (only.has('W6')) for (const r of await hotPath(P.w6)) row(r);
 
 // Output: table, one file per scenario, latest.json.
 const machine = { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}` };
-const cols = ['scenario', 'mode', 'server', 'proxies', 'services', 'endpointsPerService', 'p50Ms', 'p99Ms', 'maxMs', 'rssPerProxyBytes', 'bytesPerChangePerProxy', 'cpuSecondsPerChange', 'floorRatio'];
+const cols = ['scenario', 'mode', 'server', 'proxies', 'services', 'endpointsPerService', 'p50Ms', 'p99Ms', 'maxMs', 'rssPerProxyBytes', 'bytesPerChangePerProxy', 'cpuSecondsPerChange', 'floorRatio', 'floorCpuRatio'];
 const cell = (v) => (v === null || v === undefined ? '-' : String(v));
 const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
 console.log(cols.map((c, i) => c.padEnd(widths[i])).join('  '));

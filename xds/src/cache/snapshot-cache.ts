@@ -8,6 +8,8 @@ import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS, type
 import { ContributionStage } from './contributions.js';
 import { ResourceCache, type Refusal } from './resource-cache.js';
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** How often (in epochs) endRound also sweeps names nobody subscribes to any more. */
 const SWEEP_EVERY = 32;
 
@@ -56,6 +58,10 @@ export class SnapshotCache implements ResourceSource {
 
   get epoch(): number {
     return this.currentEpoch;
+  }
+
+  get version(): string {
+    return this.snapshot?.version ?? '';
   }
 
   get current(): MeshSnapshot | undefined {
@@ -131,7 +137,7 @@ export class SnapshotCache implements ResourceSource {
       const client = generator?.client ?? (proxy.generator === 'grpc' ? 'grpc' : 'envoy');
       resources = this.contributions.apply(typeUrl, client, snapshot, proxy, resources, names);
     }
-    return [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return resources.length < 2 ? resources : [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   changedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names?: ReadonlySet<string>): boolean {
@@ -144,6 +150,17 @@ export class SnapshotCache implements ResourceSource {
     const changes = this.log.since(epoch);
     if (!names || !generator.dependencies || !changes) return true;
     return this.reaches(changes, generator, names);
+  }
+
+  namesChangedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names: ReadonlySet<string>): ReadonlySet<string> | undefined {
+    if (epoch < 1 || this.contributions.has(typeUrl)) return undefined;
+    const generator = this.generators.lookup(proxy.generator, typeUrl);
+    if (!generator || !generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch)) return NONE;
+    const changes = this.log.since(epoch);
+    if (!generator.dependencies || !changes) return undefined;
+    let out: Set<string> | undefined;
+    for (const name of names) if (affects(changes, generator.inputs, this.dependenciesOf(generator, name))) (out ??= new Set()).add(name);
+    return out ?? NONE;
   }
 
   changedNames(generatorName: string, typeUrl: string, subscribed: SubscribedNames): ReadonlySet<string> | undefined {

@@ -64,7 +64,9 @@ export class CallbackChain {
   }
 
   emit<H extends Hook>(hook: H, ...args: Parameters<NonNullable<XdsCallbacks[H]>>): void {
-    for (const cb of [...this.list]) {
+    // A callback may remove itself while called: iterate a snapshot when there is more than one.
+    const list = this.list.length === 1 ? this.list : [...this.list];
+    for (const cb of list) {
       const fn = cb[hook] as ((...a: unknown[]) => void) | undefined;
       if (!fn) continue;
       try {

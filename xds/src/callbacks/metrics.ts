@@ -34,12 +34,25 @@ export function metricsCallbacks(registry: Registry): XdsCallbacks {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+  // Children bound to each type label, looked up once: prom-client hashes a labels object
+  // on every inc(), and a push round calls this for every proxy.
+  const byType = new Map<string, { pushes: { inc(n?: number): void }; bytes: { inc(n?: number): void } }>();
+  const forType = (typeUrl: string) => {
+    let c = byType.get(typeUrl);
+    if (!c) {
+      const type = typeLabel(typeUrl);
+      c = { pushes: pushes.labels({ type }), bytes: bytes.labels({ type }) };
+      if (byType.size < 64) byType.set(typeUrl, c);
+    }
+    return c;
+  };
   return {
     onStreamOpen: () => connected.inc(),
     onStreamClosed: () => connected.dec(),
     onResponse: (e) => {
-      pushes.inc({ type: typeLabel(e.typeUrl) });
-      bytes.inc({ type: typeLabel(e.typeUrl) }, e.bytes);
+      const c = forType(e.typeUrl);
+      c.pushes.inc();
+      c.bytes.inc(e.bytes);
     },
     onNack: (e) => nacks.inc({ type: typeLabel(e.typeUrl) }),
     onPushComplete: (_s, seconds) => duration.observe(seconds),

@@ -193,7 +193,19 @@ function versionAfter(text: string, prefix: RegExp): [number, number] | undefine
  *   gRPC 1.51 (core = minor − 22), so ≤ 29 is the 1.51 profile. Without a core version
  *   the wrapper's `1.x` version decides.
  */
+const grpcProfiles = new Map<string, ClientProfile>();
+
 export function grpcProfileFor(userAgent: string): ClientProfile {
+  // Asked for every resource generated for a proxy: the user agents in a mesh are few.
+  let profile = grpcProfiles.get(userAgent);
+  if (!profile) {
+    profile = grpcProfileOf(userAgent);
+    if (grpcProfiles.size < 1024) grpcProfiles.set(userAgent, profile);
+  }
+  return profile;
+}
+
+function grpcProfileOf(userAgent: string): ClientProfile {
   if (/gRPC Node Pure JS/i.test(userAgent)) {
     const v = versionAfter(userAgent, /gRPC Node Pure JS/i);
     return v && (v[0] > 1 || (v[0] === 1 && v[1] >= 14)) ? GRPC_JS_PROFILE : GRPC_GENERIC_PROFILE;

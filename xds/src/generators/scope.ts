@@ -16,12 +16,42 @@ export interface ProxyScope {
   readonly key: string;
   /** Whether the proxy sees `host` on `port` (false for an unknown host or port). */
   visible(host: string, port: number): boolean;
+  /**
+   * Values derived from this snapshot for proxies of this namespace and labels (e.g. cache
+   * keys that read only those): computed for the first such proxy, shared by the others.
+   */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+/**
+ * The named resources of a subscription, each produced once per scope: `one(name)` must
+ * depend only on the snapshot, the scope (namespace, labels, visibility) and what `kind`
+ * names (the generator and, where it matters, the client profile). In a push every
+ * subscriber of a changed name asks for it; proxies alike share the work and the answer.
+ */
+export function namedPerScope<T>(scope: ProxyScope, kind: string, names: ReadonlySet<string>, one: (name: string) => T | undefined): T[] {
+  const out: T[] = [];
+  for (const name of names) {
+    const res = scope.memo(`${kind}|${name}`, () => one(name) ?? null);
+    if (res !== null) out.push(res);
+  }
+  return out;
 }
 
 const scopes = new WeakMap<MeshSnapshot, Map<string, ProxyScope>>();
+/** Per proxy object, its scope in the latest snapshot it was asked for (a push asks for every stream). */
+const lastScope = new WeakMap<object, { readonly snapshot: MeshSnapshot; readonly scope: ProxyScope }>();
 
 /** The proxy's scope in `snapshot`; proxies with the same namespace and labels share one. */
 export function proxyScope(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>): ProxyScope {
+  const last = lastScope.get(proxy);
+  if (last?.snapshot === snapshot) return last.scope;
+  const scope = scopeOf(snapshot, proxy);
+  lastScope.set(proxy, { snapshot, scope });
+  return scope;
+}
+
+function scopeOf(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>): ProxyScope {
   let bySubject = scopes.get(snapshot);
   if (!bySubject) {
     bySubject = new Map();
@@ -33,6 +63,7 @@ export function proxyScope(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namesp
   if (hit) return hit;
   const sidecar = snapshot.sidecars.size > 0 ? sidecarScopeFor(snapshot.sidecars, proxy) : undefined;
   const memo = new Map<string, boolean>();
+  const derived = new Map<string, unknown>();
   const scope: ProxyScope = {
     sidecar,
     key: `${sidecar?.version ?? '-'}|${proxy.namespace}`,
@@ -45,6 +76,12 @@ export function proxyScope(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namesp
         memo.set(k, v);
       }
       return v;
+    },
+    memo<T>(key: string, compute: () => T): T {
+      if (derived.has(key)) return derived.get(key) as T;
+      const value = compute();
+      derived.set(key, value);
+      return value;
     },
   };
   bySubject.set(subjectKey, scope);

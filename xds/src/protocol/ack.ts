@@ -130,9 +130,13 @@ export function onDeltaRequest(prev: TypeState | undefined, req: DeltaRequestVie
     const names = new Set(subscribe.filter((n) => !req.unsubscribe.includes(n)));
     return { kind: 'INITIAL', state: { status: 'REQUESTED', wildcard, names, forceSend: false } };
   }
-  const names = new Set(prev.names);
-  for (const n of subscribe) names.add(n);
-  for (const n of req.unsubscribe) names.delete(n);
+  // An ACK changes no names: the set is shared, not copied (TypeState is never mutated).
+  const names = subscribe.length === 0 && req.unsubscribe.length === 0 ? prev.names : new Set(prev.names);
+  if (names !== prev.names) {
+    const grown = names as Set<string>;
+    for (const n of subscribe) grown.add(n);
+    for (const n of req.unsubscribe) grown.delete(n);
+  }
   const wildcard = (prev.wildcard || req.subscribe.includes('*')) && !req.unsubscribe.includes('*');
   const next: TypeState = { ...prev, wildcard, names };
   // A pure subscription change carries no nonce.

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { messageType } from '../protos/root.js';
 import type { NodeObject } from '../proxy.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../resources/type-urls.js';
@@ -30,14 +31,43 @@ export interface DeltaDiscoveryRequestObject {
 
 const TO_OBJECT = { longs: String, enums: String, arrays: true, defaults: false } as const;
 
+/** A decoded protobufjs message: plain fields, defaults ('' / [] / {} / null) where absent. */
+type Decoded = Record<string, unknown> & { node?: object | null; error_detail?: object | null };
+
+/**
+ * Requests are decoded without a whole-message toObject: an ACK carries a few strings,
+ * and copying every field of thousands of ACKs a second was garbage. The node (first
+ * request only) and an error_detail (NACKs) are converted as before; empty strings and
+ * arrays stand for absent fields, as the servers already treat them.
+ */
+function nested(m: Decoded): { node?: NodeObject; error_detail?: { code?: number; message?: string } } {
+  return {
+    ...(m.node ? { node: messageType('envoy.config.core.v3.Node').toObject(m.node as protobuf.Message, TO_OBJECT) as NodeObject } : {}),
+    ...(m.error_detail ? { error_detail: messageType('google.rpc.Status').toObject(m.error_detail as protobuf.Message, TO_OBJECT) } : {}),
+  };
+}
+
 export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequestObject {
-  const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
-  return type.toObject(type.decode(buf), TO_OBJECT) as DiscoveryRequestObject;
+  const m = messageType('envoy.service.discovery.v3.DiscoveryRequest').decode(buf) as unknown as Decoded;
+  return {
+    ...nested(m),
+    version_info: m.version_info as string,
+    resource_names: m.resource_names as string[],
+    type_url: m.type_url as string,
+    response_nonce: m.response_nonce as string,
+  };
 }
 
 export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequestObject {
-  const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-  return type.toObject(type.decode(buf), TO_OBJECT) as DeltaDiscoveryRequestObject;
+  const m = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest').decode(buf) as unknown as Decoded;
+  return {
+    ...nested(m),
+    type_url: m.type_url as string,
+    resource_names_subscribe: m.resource_names_subscribe as string[],
+    resource_names_unsubscribe: m.resource_names_unsubscribe as string[],
+    initial_resource_versions: m.initial_resource_versions as Record<string, string>,
+    response_nonce: m.response_nonce as string,
+  };
 }
 
 /** One xDS gRPC service: its SotW and delta streaming methods, and the type it is fixed to (none: ADS). */

@@ -3,7 +3,8 @@ import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
-import { encodeDeltaDiscoveryResponse, responseVersion } from './response.js';
+import { debugEnabled } from '../logger.js';
+import { encodeDeltaDiscoveryResponse } from './response.js';
 import { StreamServer, subscribedNames } from './stream-server.js';
 import {
   namesInError,
@@ -103,6 +104,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     const { kind, state } = onDeltaRequest(prev?.state, request);
     this.callbacks.emit('onRequest', stream, typeUrl, kind);
     let entry: DeltaEntry;
+    let moved = true;
     if (!prev) {
       const initial = req.initial_resource_versions ?? {};
       entry = {
@@ -115,14 +117,19 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       stream.types.set(typeUrl, entry);
     } else {
       entry = prev;
+      const before = prev.state;
       entry.state = state;
-      // Names the client no longer subscribes to (and no wildcard covers) are dropped on its side.
-      const dropped = [...entry.resources.client.keys(), ...entry.resources.nacked.keys(), ...entry.resources.toldMissing].filter(
-        (n) => !state.wildcard && !state.names.has(n),
-      );
-      entry.resources = forget(entry.resources, dropped);
+      moved = state.names !== before.names || state.wildcard !== before.wildcard;
+      if (moved) {
+        // Names the client no longer subscribes to (and no wildcard covers) are dropped on its side.
+        const dropped = [...entry.resources.client.keys(), ...entry.resources.nacked.keys(), ...entry.resources.toldMissing].filter(
+          (n) => !state.wildcard && !state.names.has(n),
+        );
+        entry.resources = forget(entry.resources, dropped);
+      }
     }
-    this.track(stream, typeUrl, entry);
+    // (An ACK leaves the subscription as it was: the index need not hear of it.)
+    if (moved) this.track(stream, typeUrl, entry);
     let resend = false;
     if (request.nonce !== '') {
       if (request.errorDetail && (request.errorDetail.code !== 0 || request.errorDetail.message !== '')) {
@@ -155,13 +162,10 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     const refused = new Set(namesInError(errorDetail.message, record.sent.keys()));
     // Every resource of the response goes back to what the client had; only the ones the
     // error names are remembered as refused (the others are sent again).
-    let next = onDeltaNack(entry.resources, nonce, errorDetail.message);
-    const nacked = new Map(next.nacked);
-    for (const name of record.sent.keys()) if (!refused.has(name)) nacked.delete(name);
-    next = { ...next, nacked };
+    onDeltaNack(entry.resources, nonce, errorDetail.message);
+    for (const name of record.sent.keys()) if (!refused.has(name)) entry.resources.nacked.delete(name);
     const at = new Date();
     for (const name of refused) entry.nackedAt.set(name, at);
-    entry.resources = next;
     this.logger.warn(
       { proxy: proxy.id, type: typeUrl, nonce, resources: [...refused], errorDetail, protocol: 'delta' },
       'xDS NACK: the proxy rejected a response',
@@ -179,11 +183,24 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     return [...record.sent.keys()].some((n) => !refused.has(n)) || record.removed.length > 0;
   }
 
-  /** Generates, diffs and sends one type to one stream; true when something was sent. */
+  /**
+   * Generates, diffs and sends one type to one stream; true when something was sent. A
+   * push looks only at the subscribed names the changes since the stream's last look may
+   * have reached: the others were reconciled then and cannot differ.
+   */
   protected respond(stream: DeltaStream, typeUrl: string, entry: DeltaEntry, trigger: 'request' | 'push'): boolean {
     const proxy = stream.proxy!;
     const { state } = entry;
-    const resources = this.source.resources(proxy, typeUrl, state.wildcard ? undefined : state.names);
+    const reached =
+      trigger === 'push' && !state.wildcard && !entry.mustRespond
+        ? this.source.namesChangedSince(proxy, typeUrl, entry.evaluatedEpoch, state.names)
+        : undefined;
+    if (reached?.size === 0) {
+      entry.evaluatedEpoch = this.source.epoch;
+      return false;
+    }
+    const names = state.wildcard ? undefined : (reached ?? state.names);
+    const resources = this.source.resources(proxy, typeUrl, names);
     entry.evaluatedEpoch = this.source.epoch;
     if (!resources && !stream.warned.has(typeUrl)) {
       stream.warned.add(typeUrl);
@@ -193,8 +210,10 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       );
     }
     const list = resources ?? [];
-    const { send, remove } = deltaDiff(entry.resources, list, state);
-    const version = responseVersion(list);
+    const { send, remove } = deltaDiff(entry.resources, list, names ? { wildcard: false, names } : state);
+    // Informational in delta (each resource carries its own version): the snapshot's
+    // content version, the same on every replica, as Istio sends its push version.
+    const version = this.source.version;
     if (send.length === 0 && remove.length === 0 && !entry.mustRespond) {
       if (state.sentVersion === undefined && state.status === 'REQUESTED') {
         // A reconnecting client already holds everything: as good as sent and ACKed.
@@ -222,10 +241,12 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     entry.resources = onDeltaSent(entry.resources, nonce, send, remove);
     entry.state = onSent(state, version, nonce);
     this.callbacks.emit('onResponse', { stream, typeUrl, version, nonce, resources: send.length, bytes: body.length, trigger });
-    this.logger.debug(
-      { proxy: proxy.id, type: typeUrl, version, nonce, resources: send.length, removed: remove.length, trigger, protocol: 'delta' },
-      'delta xDS response sent',
-    );
+    if (debugEnabled(this.logger)) {
+      this.logger.debug(
+        { proxy: proxy.id, type: typeUrl, version, nonce, resources: send.length, removed: remove.length, trigger, protocol: 'delta' },
+        'delta xDS response sent',
+      );
+    }
     return true;
   }
 }

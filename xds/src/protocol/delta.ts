@@ -2,25 +2,27 @@ import type { EncodedResource } from '../resources/encoded.js';
 
 /**
  * Delta (incremental) xDS: what one stream knows about one type's resources on the
- * client, as pure functions (table-tested in test/protocol/delta.test.ts). Versions are
- * the resources' own content hashes, so "the client has it" is an equality check.
- * The subscription itself (wildcard, names) and the ACK/NACK status live in TypeState
- * (ack.ts), shared with SotW.
+ * client, and how each event changes it (table-tested in test/protocol/delta.test.ts).
+ * Versions are the resources' own content hashes, so "the client has it" is an equality
+ * check. The subscription itself (wildcard, names) and the ACK/NACK status live in
+ * TypeState (ack.ts), shared with SotW. A DeltaResources belongs to one stream's type
+ * entry and the functions below update it in place (and return it): with thousands of
+ * streams, copying its maps on every send and ACK was most of a push's garbage.
  */
 export interface DeltaResources {
   /**
    * name → version the client holds as far as we know: what it said on reconnect
    * (initial_resource_versions), then what we sent (in flight included) minus what we removed.
    */
-  readonly client: ReadonlyMap<string, string>;
+  readonly client: Map<string, string>;
   /** name → version the client confirmed (ACKed, or stated on reconnect). */
-  readonly acked: ReadonlyMap<string, string>;
+  readonly acked: Map<string, string>;
   /** name → the version the client refused, not sent again until it changes. */
-  readonly nacked: ReadonlyMap<string, { readonly version: string; readonly error: string }>;
+  readonly nacked: Map<string, { readonly version: string; readonly error: string }>;
   /** Responses not answered yet, in the order sent. */
-  readonly inflight: readonly Inflight[];
+  readonly inflight: Inflight[];
   /** Subscribed names we told the client (removed_resources) do not exist. */
-  readonly toldMissing: ReadonlySet<string>;
+  readonly toldMissing: Set<string>;
 }
 
 export interface Inflight {
@@ -45,19 +47,13 @@ export function initialResources(initialVersions: Readonly<Record<string, string
 
 /** The client dropped these names (unsubscribed, or no longer covered by a wildcard): forget them. */
 export function forget(res: DeltaResources, names: Iterable<string>): DeltaResources {
-  const list = [...names];
-  if (list.length === 0) return res;
-  const client = new Map(res.client);
-  const acked = new Map(res.acked);
-  const nacked = new Map(res.nacked);
-  const toldMissing = new Set(res.toldMissing);
-  for (const n of list) {
-    client.delete(n);
-    acked.delete(n);
-    nacked.delete(n);
-    toldMissing.delete(n);
+  for (const n of names) {
+    res.client.delete(n);
+    res.acked.delete(n);
+    res.nacked.delete(n);
+    res.toldMissing.delete(n);
   }
-  return { ...res, client, acked, nacked, toldMissing };
+  return res;
 }
 
 /**
@@ -68,56 +64,61 @@ export function forget(res: DeltaResources, names: Iterable<string>): DeltaResou
  */
 export function deltaDiff(res: DeltaResources, current: readonly EncodedResource[], scope: DeltaScope): { send: EncodedResource[]; remove: string[] } {
   const send: EncodedResource[] = [];
-  const existing = new Set<string>();
   for (const r of current) {
-    existing.add(r.name);
     if (res.client.get(r.name) === r.version) continue;
     if (res.nacked.get(r.name)?.version === r.version) continue;
     send.push(r);
   }
-  const remove = new Set<string>();
+  // A push diffs one or two resources: a name set is built only for large lists.
+  const existing = current.length > 8 ? new Set(current.map((r) => r.name)) : undefined;
+  const exists = (name: string) => (existing ? existing.has(name) : current.some((r) => r.name === name));
+  const remove: string[] = [];
   for (const name of res.client.keys()) {
-    if (existing.has(name)) continue;
-    if (scope.wildcard || scope.names.has(name)) remove.add(name);
+    if (exists(name)) continue;
+    if (scope.wildcard || scope.names.has(name)) remove.push(name);
   }
   if (!scope.wildcard) {
-    for (const name of scope.names) if (!existing.has(name) && !res.toldMissing.has(name)) remove.add(name);
+    for (const name of scope.names) if (!exists(name) && !res.toldMissing.has(name) && !res.client.has(name)) remove.push(name);
   }
-  return { send, remove: [...remove].sort() };
+  return { send, remove: remove.length > 1 ? remove.sort() : remove };
 }
 
 export function onDeltaSent(res: DeltaResources, nonce: string, send: readonly EncodedResource[], remove: readonly string[]): DeltaResources {
-  const client = new Map(res.client);
-  const nacked = new Map(res.nacked);
-  const toldMissing = new Set(res.toldMissing);
   const previous = new Map<string, string | undefined>();
   const sent = new Map<string, string>();
   for (const r of send) {
-    previous.set(r.name, client.get(r.name));
+    previous.set(r.name, res.client.get(r.name));
     sent.set(r.name, r.version);
-    client.set(r.name, r.version);
-    nacked.delete(r.name);
-    toldMissing.delete(r.name);
+    res.client.set(r.name, r.version);
+    res.nacked.delete(r.name);
+    res.toldMissing.delete(r.name);
   }
   for (const name of remove) {
-    previous.set(name, client.get(name));
-    toldMissing.add(name);
-    client.delete(name);
-    nacked.delete(name);
+    previous.set(name, res.client.get(name));
+    res.toldMissing.add(name);
+    res.client.delete(name);
+    res.nacked.delete(name);
   }
-  return { ...res, client, nacked, toldMissing, inflight: [...res.inflight, { nonce, sent, removed: [...remove], previous }] };
+  res.inflight.push({ nonce, sent, removed: remove, previous });
+  return res;
+}
+
+/** Responses up to index `through` were applied by the client: what they sent is confirmed. */
+function confirm(res: DeltaResources, through: number): void {
+  for (let k = 0; k <= through; k++) {
+    const i = res.inflight[k]!;
+    for (const [name, version] of i.sent) res.acked.set(name, version);
+    for (const name of i.removed) res.acked.delete(name);
+  }
 }
 
 /** An ACK of `nonce`: it and every earlier response are applied. Unknown nonces change nothing. */
 export function onDeltaAck(res: DeltaResources, nonce: string): DeltaResources {
   const at = res.inflight.findIndex((i) => i.nonce === nonce);
   if (at < 0) return res;
-  const acked = new Map(res.acked);
-  for (const i of res.inflight.slice(0, at + 1)) {
-    for (const [name, version] of i.sent) acked.set(name, version);
-    for (const name of i.removed) acked.delete(name);
-  }
-  return { ...res, acked, inflight: res.inflight.slice(at + 1) };
+  confirm(res, at);
+  res.inflight.splice(0, at + 1);
+  return res;
 }
 
 /**
@@ -128,24 +129,19 @@ export function onDeltaNack(res: DeltaResources, nonce: string, error: string): 
   const at = res.inflight.findIndex((i) => i.nonce === nonce);
   if (at < 0) return res;
   const record = res.inflight[at]!;
-  const client = new Map(res.client);
-  const nacked = new Map(res.nacked);
   for (const [name, version] of record.sent) {
-    nacked.set(name, { version, error });
-    if (client.get(name) !== version) continue;
+    res.nacked.set(name, { version, error });
+    if (res.client.get(name) !== version) continue;
     const before = record.previous.get(name);
-    if (before === undefined) client.delete(name);
-    else client.set(name, before);
+    if (before === undefined) res.client.delete(name);
+    else res.client.set(name, before);
   }
   for (const name of record.removed) {
     const before = record.previous.get(name);
-    if (before !== undefined && !client.has(name)) client.set(name, before);
+    if (before !== undefined && !res.client.has(name)) res.client.set(name, before);
   }
   // Earlier responses were answered before this one (answers come in order).
-  const acked = new Map(res.acked);
-  for (const i of res.inflight.slice(0, at)) {
-    for (const [name, version] of i.sent) acked.set(name, version);
-    for (const name of i.removed) acked.delete(name);
-  }
-  return { ...res, client, nacked, acked, inflight: res.inflight.slice(at + 1) };
+  confirm(res, at - 1);
+  res.inflight.splice(0, at + 1);
+  return res;
 }

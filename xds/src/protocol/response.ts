@@ -40,23 +40,78 @@ export interface DeltaResponseParts {
   readonly controlPlaneId?: string;
 }
 
+/** Per resource, its delta `resources` entry: encoded on first use, shared by every push of it. */
+const deltaEntries = new WeakMap<EncodedResource, Uint8Array>();
+
+/** `repeated Resource resources = 2;` entry: `Resource{version = 1, resource = 2 (Any), name = 3}`. */
+export function deltaResourceEntry(r: EncodedResource): Uint8Array {
+  let entry = deltaEntries.get(r);
+  if (!entry) {
+    const tail = protobuf.Writer.create().uint32((1 << 3) | 2).string(r.version).uint32((3 << 3) | 2).string(r.name).finish();
+    const head = protobuf.Writer.create().uint32((2 << 3) | 2).uint32(r.framed.length + tail.length).finish();
+    entry = Buffer.concat([head, r.framed, tail]);
+    deltaEntries.set(r, entry);
+  }
+  return entry;
+}
+
 /**
  * An encoded DeltaDiscoveryResponse from the same pre-encoded entries: a delta
- * `Resource` is `{version = 1, resource = 2 (Any), name = 3}`, and field 2 is exactly the
- * `framed` bytes a SotW response carries, so nothing is encoded again here either.
+ * `Resource`'s field 2 is exactly the `framed` bytes a SotW response carries, and each
+ * resource's whole entry is encoded once (deltaResourceEntry), so a push to N streams
+ * only concatenates bytes around a per-stream nonce.
  */
 export function encodeDeltaDiscoveryResponse(p: DeltaResponseParts): Buffer {
-  const w = protobuf.Writer.create().uint32((1 << 3) | 2).string(p.systemVersionInfo);
-  const head = w.finish();
-  const parts: Uint8Array[] = [head];
-  for (const r of p.resources) {
-    const tail = protobuf.Writer.create().uint32((1 << 3) | 2).string(r.version).uint32((3 << 3) | 2).string(r.name).finish();
-    const length = r.framed.length + tail.length;
-    parts.push(protobuf.Writer.create().uint32((2 << 3) | 2).uint32(length).finish(), r.framed, tail);
+  // Written straight into one buffer (a push encodes this per stream).
+  const entries = p.resources.map(deltaResourceEntry);
+  const cp = p.controlPlaneId ? Buffer.byteLength(p.controlPlaneId) : 0;
+  let size = stringFieldSize(p.systemVersionInfo) + stringFieldSize(p.typeUrl) + stringFieldSize(p.nonce);
+  for (const e of entries) size += e.length;
+  for (const name of p.removed) size += stringFieldSize(name);
+  if (p.controlPlaneId) size += 1 + varintSize(1 + varintSize(cp) + cp) + 1 + varintSize(cp) + cp;
+  const out = Buffer.allocUnsafe(size);
+  let at = writeStringField(out, 0, 1, p.systemVersionInfo);
+  for (const e of entries) {
+    out.set(e, at);
+    at += e.length;
   }
-  const end = protobuf.Writer.create().uint32((4 << 3) | 2).string(p.typeUrl).uint32((5 << 3) | 2).string(p.nonce);
-  for (const name of p.removed) end.uint32((6 << 3) | 2).string(name);
-  if (p.controlPlaneId) end.uint32((7 << 3) | 2).fork().uint32((1 << 3) | 2).string(p.controlPlaneId).ldelim();
-  parts.push(end.finish());
-  return Buffer.concat(parts);
+  at = writeStringField(out, at, 4, p.typeUrl);
+  at = writeStringField(out, at, 5, p.nonce);
+  for (const name of p.removed) at = writeStringField(out, at, 6, name);
+  if (p.controlPlaneId) {
+    out[at++] = (7 << 3) | 2;
+    at = writeVarint(out, at, 1 + varintSize(cp) + cp);
+    at = writeStringField(out, at, 1, p.controlPlaneId);
+  }
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function stringFieldSize(s: string): number {
+  const n = Buffer.byteLength(s);
+  return 1 + varintSize(n) + n;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** A length-delimited string field (field numbers below 16: a one-byte tag). */
+function writeStringField(out: Buffer, at: number, field: number, s: string): number {
+  out[at++] = (field << 3) | 2;
+  at = writeVarint(out, at, Buffer.byteLength(s));
+  return at + out.write(s, at, 'utf8');
 }

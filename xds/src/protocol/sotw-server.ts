@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { debugEnabled } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
@@ -194,7 +195,9 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       bytes: body.length,
       trigger,
     });
-    this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: list.length, trigger }, 'xDS response sent');
+    if (debugEnabled(this.logger)) {
+      this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: list.length, trigger }, 'xDS response sent');
+    }
     return true;
   }
 }

@@ -10,6 +10,8 @@ export interface ResourceSource {
   ready(): boolean;
   /** Advances whenever the content may have changed. */
   readonly epoch: number;
+  /** The content version of what is served ('' before the first snapshot): delta's system_version_info. */
+  readonly version: string;
   /**
    * The resources of a type for a proxy, sorted by name: the subscribed names that exist,
    * or everything when `names` is undefined (wildcard). Undefined when nothing generates
@@ -21,6 +23,11 @@ export interface ResourceSource {
    * `epoch`? With `names` (a named subscription), only changes that reach those names count.
    */
   changedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names?: ReadonlySet<string>): boolean;
+  /**
+   * Of a named subscription's `names`, those whose resource may differ from what it was at
+   * `epoch` (empty: none); undefined when that cannot be told by name (all may).
+   */
+  namesChangedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names: ReadonlySet<string>): ReadonlySet<string> | undefined;
   /**
    * Of the names proxies whose GENERATOR is `generator` subscribe to, those the latest
    * epoch's change may reach (empty: none); undefined when that cannot be told by name, so

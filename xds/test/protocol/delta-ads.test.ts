@@ -2,6 +2,7 @@ import { compileSidecars, parseConfigText } from '@isthmus/core';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NackEvent } from '../../src/callbacks/callbacks.js';
+import { defaultGenerators } from '../../src/generators/index.js';
 import { XdsServer } from '../../src/server.js';
 import {
   CLUSTER_TYPE_URL as CDS,
@@ -174,6 +175,37 @@ describe('delta (incremental) xDS on ADS', () => {
         expect(got.flatMap(names)).toEqual(i === 1 ? [DEFAULT] : []);
         for (const r of got) c.ack(r);
       }
+    }
+  });
+
+  it('a push generates only the subscribed names the change reached; system_version_info is the snapshot version', async () => {
+    const OTHER_CLUSTER = `outbound|50051||${OTHER}`;
+    const generators = defaultGenerators();
+    const eds = generators.lookup('grpc', EDS)!;
+    const asked: string[][] = [];
+    generators.register({ ...eds, generate: (ctx) => (asked.push([...(ctx.names ?? ['*'])].sort()), eds.generate(ctx)) }, 'grpc');
+    const own = new XdsServer({ generators });
+    const ownPort = await own.listen('127.0.0.1', 0);
+    try {
+      const mesh = (otherAddress: string) =>
+        canarySnapshot().withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at(otherAddress).build()).build();
+      own.setSnapshot(mesh('10.0.9.1'));
+      const c = new DeltaTestClient(ownPort, { id: 'scoped', metadata: GRPC_NODE });
+      clients.push(c);
+      c.send({ typeUrl: EDS, subscribe: [DEFAULT, V1, OTHER_CLUSTER] });
+      const first = await c.next();
+      expect(names(first)).toEqual([DEFAULT, OTHER_CLUSTER, V1].sort());
+      c.ack(first);
+      expect(asked).toEqual([[DEFAULT, OTHER_CLUSTER, V1].sort()]); // the request: every subscribed name
+      const moved = mesh('10.0.9.2');
+      own.setSnapshot(moved);
+      const pushed = await c.drainUntilBarrier();
+      expect(pushed.flatMap(names)).toEqual([OTHER_CLUSTER]);
+      expect(pushed[0]!.system_version_info).toBe(moved.version);
+      expect(asked.at(-1)).toEqual([OTHER_CLUSTER]); // the push: only what the change reached
+      for (const r of pushed) c.ack(r);
+    } finally {
+      await own.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeDiscoveryResponse, responseVersion } from '../../src/protocol/response.js';
+import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse, responseVersion } from '../../src/protocol/response.js';
 import { encodeResource, type EncodedResource } from '../../src/resources/encoded.js';
 import { clusterType } from '../../src/resources/cluster.js';
 import { edsCluster } from '../../src/generators/grpc/cds.js';
@@ -37,5 +37,23 @@ describe('DiscoveryResponse assembly from pre-encoded resources', () => {
     expect(responseVersion([cluster('a')])).not.toBe(responseVersion([cluster('b')]));
     expect(responseVersion([])).toMatch(/^[0-9a-f]{16}$/);
     expect(cluster('a').version).toBe(cluster('a').version);
+  });
+
+  it('DeltaDiscoveryResponse: Resource{version, Any, name} per resource, removed names, the same bytes on every push', () => {
+    const [a, b] = [cluster('a'), cluster('b')];
+    const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+    const encode = (nonce: string) =>
+      encodeDeltaDiscoveryResponse({ systemVersionInfo: 'sv', typeUrl: CLUSTER_TYPE_URL, nonce, resources: [a, b], removed: ['gone'], controlPlaneId: 'cp-1' });
+    const first = encode('n1');
+    const decoded = type.toObject(type.decode(first), { json: true, enums: String }) as any;
+    expect(decoded).toMatchObject({ system_version_info: 'sv', type_url: CLUSTER_TYPE_URL, nonce: 'n1', removed_resources: ['gone'], control_plane: { identifier: 'cp-1' } });
+    expect(decoded.resources.map((r: any) => [r.name, r.version, r.resource['@type'], r.resource.name])).toEqual([
+      ['a', a.version, CLUSTER_TYPE_URL, 'a'],
+      ['b', b.version, CLUSTER_TYPE_URL, 'b'],
+    ]);
+    // A second push (entries from the per-resource cache) differs only in the nonce.
+    const second = encode('n2');
+    expect(second.length).toBe(first.length);
+    expect((type.toObject(type.decode(second), { json: true, enums: String }) as any).resources).toEqual(decoded.resources);
   });
 });

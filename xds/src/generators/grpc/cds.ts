@@ -10,12 +10,18 @@ import type { JsonObject } from '../../resources/resource-type.js';
 import { CLUSTER_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator, ResourceDependencies } from '../generator.js';
 import { allClusters, clusterByName, parseOutboundClusterName, type ClusterRef } from '../mesh.js';
-import { proxyScope } from '../scope.js';
+import { namedPerScope, proxyScope } from '../scope.js';
 
 /**
  * The clusters a proxy gets: those it named that exist, or all of them (wildcard); only
  * those `visible` to it (Sidecar egress hosts, exportTo) when given.
  */
+/** The cluster `name` names, if it exists and is visible. */
+export function clusterTarget(snapshot: MeshSnapshot, name: string, visible?: (host: string, port: number) => boolean): ClusterRef | undefined {
+  const ref = clusterByName(snapshot, name);
+  return ref && (!visible || visible(ref.host, ref.port.number)) ? ref : undefined;
+}
+
 export function clusterTargets(
   snapshot: MeshSnapshot,
   names: ReadonlySet<string> | undefined,
@@ -64,16 +70,20 @@ export const grpcClusterGenerator: Generator = {
   client: 'grpc',
   inputs: ['services', 'destinations', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
-    const out: EncodedResource[] = [];
     const profile = profileFor(ctx.proxy, 'grpc');
-    for (const ref of clusterTargets(ctx.snapshot, ctx.names, proxyScope(ctx.snapshot, ctx.proxy).visible)) {
+    const scope = proxyScope(ctx.snapshot, ctx.proxy);
+    // A cluster reads only the snapshot and the client profile.
+    const one = (ref: ClusterRef) => {
       const eff = effectiveTrafficPolicy(ref);
-      const res = ctx.memo.get(ref.name, `${profile.id}|${hashOf(eff)}`, (warn) =>
-        grpcCluster(ref, eff, profile, (u) => warn(formatUnenforced(u, profile))),
-      );
-      if (res) out.push(res);
+      return ctx.memo.get(ref.name, `${profile.id}|${hashOf(eff)}`, (warn) => grpcCluster(ref, eff, profile, (u) => warn(formatUnenforced(u, profile))));
+    };
+    if (ctx.names) {
+      return namedPerScope(scope, `grpc-cds|${profile.id}`, ctx.names, (name) => {
+        const ref = clusterTarget(ctx.snapshot, name, scope.visible);
+        return ref && one(ref);
+      });
     }
-    return out;
+    return clusterTargets(ctx.snapshot, undefined, scope.visible).flatMap((ref) => one(ref) ?? []);
   },
   dependencies: (_snapshot, name) => clusterDependencies(name),
 };

@@ -8,8 +8,8 @@ import type { GenerateContext, Generator } from '../generator.js';
 import { localityCallerKey, localityLbEndpoints, type EndpointEntry, type LocalityCaller } from '../../configurers/locality.js';
 import { withOrigin } from '../../validation/provenance.js';
 import { byString, labelsMatch, type ClusterRef } from '../mesh.js';
-import { proxyScope } from '../scope.js';
-import { clusterDependencies, clusterTargets, effectiveTrafficPolicy } from './cds.js';
+import { namedPerScope, proxyScope } from '../scope.js';
+import { clusterDependencies, clusterTarget, clusterTargets, effectiveTrafficPolicy } from './cds.js';
 
 /**
  * EDS: a ClusterLoadAssignment for every cluster CDS sends, empty when it has no
@@ -23,16 +23,42 @@ export const grpcEndpointGenerator: Generator = {
   client: 'grpc',
   inputs: ['services', 'endpoints', 'destinations', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
-    const out: EncodedResource[] = [];
-    for (const ref of clusterTargets(ctx.snapshot, ctx.names, proxyScope(ctx.snapshot, ctx.proxy).visible)) {
+    const scope = proxyScope(ctx.snapshot, ctx.proxy);
+    const one = (ref: ClusterRef, caller: LocalityCaller | undefined) => {
       const set = ctx.snapshot.endpoints.get(ref.host);
-      const res = ctx.memo.get(ref.name, assignmentKey(ref, set, ctx.proxy), (warn) => loadAssignment(ref, set, warn, ctx.proxy, 'grpc'));
-      if (res) out.push(res);
+      return ctx.memo.get(ref.name, assignmentKey(ref, set, caller), (warn) => loadAssignment(ref, set, warn, caller, 'grpc'));
+    };
+    if (ctx.names) {
+      // Without a locality setting an assignment is the same for every caller: shared per
+      // scope; with one it depends on the caller's locality and is looked up per proxy.
+      const perCaller: ClusterRef[] = [];
+      const shared = namedPerScope(scope, 'grpc-eds', ctx.names, (name) => {
+        const ref = clusterTarget(ctx.snapshot, name, scope.visible);
+        if (!ref) return undefined;
+        if (localityBlind(ref)) return one(ref, undefined);
+        return { perCaller: ref };
+      });
+      const out: EncodedResource[] = [];
+      for (const r of shared) {
+        if ('perCaller' in r) perCaller.push(r.perCaller);
+        else out.push(r);
+      }
+      for (const ref of perCaller) {
+        const res = one(ref, ctx.proxy);
+        if (res) out.push(res);
+      }
+      return out;
     }
-    return out;
+    return clusterTargets(ctx.snapshot, undefined, scope.visible).flatMap((ref) => one(ref, localityBlind(ref) ? undefined : ctx.proxy) ?? []);
   },
   dependencies: (_snapshot, name) => clusterDependencies(name),
 };
+
+/** No locality setting applies to the cluster: its assignment is the same for every caller. */
+function localityBlind(ref: ClusterRef): boolean {
+  const setting = effectiveTrafficPolicy(ref).loadBalancer?.localityLbSetting;
+  return !setting || setting.enabled === false;
+}
 
 /** What loadAssignment reads: the endpoints, the cluster's port and subset, and (under a locality setting) the caller's locality. */
 export function assignmentKey(ref: ClusterRef, set: EndpointSet | undefined, caller?: LocalityCaller): string {

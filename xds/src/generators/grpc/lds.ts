@@ -5,12 +5,24 @@ import { listenerType } from '../../resources/listener.js';
 import { LISTENER_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { byString, hostPortName, parseHostPort, routesForPort, servicePort } from '../mesh.js';
-import { proxyScope } from '../scope.js';
+import { namedPerScope, proxyScope } from '../scope.js';
 
 /**
  * `<host>:<port>` for every service port, or those among `names` that exist; only those
  * `visible` to the proxy (Sidecar egress hosts, exportTo) when given.
  */
+export interface HostPortTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The target `name` names, if it exists and is visible. */
+export function hostPortTarget(snapshot: MeshSnapshot, name: string, visible?: (host: string, port: number) => boolean): HostPortTarget | undefined {
+  const hp = parseHostPort(name);
+  return hp && servicePort(snapshot, hp.host, hp.port) && (!visible || visible(hp.host, hp.port)) ? { name, host: hp.host, port: hp.port } : undefined;
+}
+
 export function hostPortTargets(
   snapshot: MeshSnapshot,
   names: ReadonlySet<string> | undefined,
@@ -19,8 +31,8 @@ export function hostPortTargets(
   const out: { name: string; host: string; port: number }[] = [];
   if (names) {
     for (const name of names) {
-      const hp = parseHostPort(name);
-      if (hp && servicePort(snapshot, hp.host, hp.port) && (!visible || visible(hp.host, hp.port))) out.push({ name, ...hp });
+      const t = hostPortTarget(snapshot, name, visible);
+      if (t) out.push(t);
     }
   } else {
     for (const [host, { service }] of snapshot.services) {
@@ -48,18 +60,22 @@ export const grpcListenerGenerator: Generator = {
   client: 'grpc',
   inputs: ['services', 'routes', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
-    const out: EncodedResource[] = [];
     const scope = proxyScope(ctx.snapshot, ctx.proxy);
-    for (const { name, host, port } of hostPortTargets(ctx.snapshot, ctx.names, scope.visible)) {
+    const one = ({ name, host, port }: HostPortTarget) => {
       const fault = listenerNeedsFault(ctx.snapshot, host, port);
-      const res = ctx.memo.get(name, fault ? 'fault' : 'plain', () => {
+      return ctx.memo.get(name, fault ? 'fault' : 'plain', () => {
         // Envoy's protos require a stat_prefix (PGV min_len 1); gRPC clients ignore it.
         const hcm = { ...rdsConnectionManager(name), stat_prefix: name };
         return apiListener(name, withRouterFilter(fault ? withFaultFilter(hcm) : hcm));
       });
-      if (res) out.push(res);
+    };
+    if (ctx.names) {
+      return namedPerScope(scope, 'grpc-lds', ctx.names, (name) => {
+        const target = hostPortTarget(ctx.snapshot, name, scope.visible);
+        return target && one(target);
+      });
     }
-    return out;
+    return hostPortTargets(ctx.snapshot, undefined, scope.visible).flatMap((t) => one(t) ?? []);
   },
   // The host's service (ports, visibility) and its route table (the fault filter).
   dependencies(_snapshot, name) {

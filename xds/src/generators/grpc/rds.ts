@@ -6,8 +6,9 @@ import type { JsonObject } from '../../resources/resource-type.js';
 import { routeType } from '../../resources/route.js';
 import { ROUTE_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
-import { proxyScope } from '../scope.js';
-import { hostPortTargets } from './lds.js';
+import { namedPerScope, proxyScope } from '../scope.js';
+import { profileFor } from '../../capabilities/profiles.js';
+import { hostPortTarget, hostPortTargets, type HostPortTarget } from './lds.js';
 import { parseHostPort } from '../mesh.js';
 
 /**
@@ -21,16 +22,19 @@ export const grpcRouteGenerator: Generator = {
   // endpoints: a split skips subsets without healthy endpoints (route-table.ts).
   inputs: ['services', 'routes', 'destinations', 'endpoints', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
-    const out: EncodedResource[] = [];
     const { snapshot, proxy } = ctx;
-    const { visible } = proxyScope(snapshot, proxy);
-    for (const { name, host, port } of hostPortTargets(snapshot, ctx.names, visible)) {
-      const res = ctx.memo.get(name, routeConfigKey(snapshot, host, port, proxy, visible), (warn) =>
-        routeConfiguration(snapshot, host, port, proxy, warn, visible),
-      );
-      if (res) out.push(res);
+    const scope = proxyScope(snapshot, proxy);
+    const { visible } = scope;
+    // A route config reads the proxy only through its scope (namespace, labels) and profile.
+    const one = ({ name, host, port }: HostPortTarget) =>
+      ctx.memo.get(name, routeConfigKey(snapshot, host, port, proxy, visible), (warn) => routeConfiguration(snapshot, host, port, proxy, warn, visible));
+    if (ctx.names) {
+      return namedPerScope(scope, `grpc-rds|${profileFor(proxy, 'grpc').id}`, ctx.names, (name) => {
+        const target = hostPortTarget(snapshot, name, visible);
+        return target && one(target);
+      });
     }
-    return out;
+    return hostPortTargets(snapshot, undefined, visible).flatMap((t) => one(t) ?? []);
   },
   dependencies(snapshot, name) {
     const hp = parseHostPort(name);
