@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta | --modes sotw,delta] [--only W1,W2,W3,W6]
-//   [--proxies N,N] [--threads N] [--debounce-ms N] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
+//   [--proxies N,N] [--threads N] [--w3-rounds N] [--debounce-ms N] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
 // Scale benchmark (issue 8): the control plane under test in a child process, a load
 // generator of real ADS streams in worker threads (this process), scenarios W1/W2/W3/W6.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,7 @@ const P = smoke
 // --threads N sets the load generator's worker threads.
 if (opt('--proxies')) P.proxies = opt('--proxies').split(',').map(Number);
 if (opt('--threads')) P.threads = Number(opt('--threads'));
+if (opt('--w3-rounds')) P.w3Rounds = Number(opt('--w3-rounds'));
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

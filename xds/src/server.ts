@@ -41,6 +41,11 @@ export interface XdsServerOptions {
   readonly grpcOptions?: grpc.ServerOptions;
 }
 
+/** A push round yields to I/O after this long (ms)... */
+const PUSH_SLICE_MS = 5;
+/** ...when it has more streams than this (small rounds run at once). */
+const SLICED_ROUND = 256;
+
 /**
  * Serves MeshSnapshots to data planes: a snapshot cache (generators + shared encoded
  * resources), protocol servers (state of the world and delta, on ADS and on the
@@ -58,6 +63,8 @@ export class XdsServer {
   private readonly grpcOptions: grpc.ServerOptions;
   private server: grpc.Server | undefined;
   private unenforcedCache: { key: string; list: UnenforcedRule[] } | undefined;
+  /** The push round in progress (see continueRound). */
+  private round: { readonly work: (() => void)[]; next: number; timer?: NodeJS.Immediate } | undefined;
   readonly metrics: Registry;
 
   constructor(options: XdsServerOptions = {}) {
@@ -82,15 +89,52 @@ export class XdsServer {
 
   /**
    * Serves `snapshot` from now on and pushes what changed, right away (bursts are
-   * debounced upstream). A snapshot with the same content pushes nothing.
+   * debounced upstream), in slices when many proxies are due (continueRound). A
+   * snapshot with the same content pushes nothing.
    */
   setSnapshot(snapshot: MeshSnapshot): void {
+    // A round still pushing the previous snapshot ends first: rounds never overlap.
+    this.finishRound();
     const startedAt = performance.now();
     const changed = this.cache.setSnapshot(snapshot);
     if (changed.length === 0) return;
     this.logger.debug({ version: snapshot.version, changed }, 'new snapshot: pushing');
-    this.sotw.pushAll(startedAt);
-    this.delta.pushAll(startedAt);
+    const work: (() => void)[] = [];
+    for (const [stream, types] of this.sotw.dueStreams()) work.push(() => this.sotw.pushStream(stream, types, startedAt));
+    for (const [stream, types] of this.delta.dueStreams()) work.push(() => this.delta.pushStream(stream, types, startedAt));
+    this.round = { work, next: 0 };
+    this.continueRound();
+  }
+
+  /**
+   * Pushes a round's streams in slices of PUSH_SLICE_MS, letting I/O run in between, so
+   * the first proxies' responses are on the wire (and their ACKs come back) while later
+   * ones are still being built; a round of a few streams runs at once. Nothing else
+   * changes during a round: the snapshot it pushes is replaced only after finishRound.
+   */
+  private continueRound(): void {
+    const round = this.round;
+    if (!round) return;
+    round.timer = undefined;
+    const deadline = performance.now() + PUSH_SLICE_MS;
+    while (round.next < round.work.length) {
+      round.work[round.next++]!();
+      if (round.work.length > SLICED_ROUND && round.next < round.work.length && performance.now() >= deadline) {
+        round.timer = setImmediate(() => this.continueRound());
+        return;
+      }
+    }
+    this.round = undefined;
+    this.cache.endRound();
+  }
+
+  /** Runs what is left of the current push round now. */
+  private finishRound(): void {
+    const round = this.round;
+    if (!round) return;
+    if (round.timer) clearImmediate(round.timer);
+    while (round.next < round.work.length) round.work[round.next++]!();
+    this.round = undefined;
     this.cache.endRound();
   }
 
@@ -117,6 +161,7 @@ export class XdsServer {
 
   /** Ends every stream and stops listening. */
   async close(): Promise<void> {
+    this.finishRound();
     const server = this.server;
     this.server = undefined;
     this.sotw.closeAll();

@@ -1,7 +1,20 @@
 import type { MeshSnapshot } from '@isthmus/core';
-import type { ResourceDependencies, SnapshotInput } from '../generators/generator.js';
+import type { RouteTable } from '@isthmus/core';
+import type { ResourceDependencies, SnapshotInput, SnapshotPart } from '../generators/generator.js';
 
-export const SNAPSHOT_INPUTS: readonly SnapshotInput[] = ['services', 'endpoints', 'routes', 'destinations', 'sidecars'];
+export const SNAPSHOT_PARTS: readonly SnapshotPart[] = ['services', 'endpoints', 'routes', 'destinations', 'sidecars'];
+/** Every input a generator may read: the parts and those derived from them. */
+export const SNAPSHOT_INPUTS: readonly SnapshotInput[] = [...SNAPSHOT_PARTS, 'routeFaults'];
+
+/** Which ports of a route table have a route injecting faults ('' for none). */
+export function faultPorts(table: RouteTable | undefined): string {
+  let out = '';
+  for (const route of table?.routes ?? []) {
+    if (!route.fault || (!route.fault.abort && !route.fault.delay)) continue;
+    out += route.matches.length === 0 || route.matches.some((m) => m.port === undefined) ? '*;' : `${route.matches.map((m) => m.port).join(',')};`;
+  }
+  return out;
+}
 
 /** Per input, the keys (hostnames; `<ns>/<name>` for sidecars) whose entry was added, changed or removed. */
 export type InputChanges = ReadonlyMap<SnapshotInput, ReadonlySet<string>>;
@@ -17,7 +30,7 @@ export type InputChanges = ReadonlyMap<SnapshotInput, ReadonlySet<string>>;
 export function changedKeys(prev: MeshSnapshot | undefined, next: MeshSnapshot): Map<SnapshotInput, Set<string>> {
   const out = new Map<SnapshotInput, Set<string>>();
   const consecutive = prev !== undefined && next.sequence === prev.sequence + 1;
-  for (const input of SNAPSHOT_INPUTS) {
+  for (const input of SNAPSHOT_PARTS) {
     const a = prev?.[input];
     const b = next[input];
     if (a === b) continue;
@@ -29,6 +42,12 @@ export function changedKeys(prev: MeshSnapshot | undefined, next: MeshSnapshot):
       if (a) for (const k of a.keys()) if (!b.has(k)) keys.add(k);
     }
     if (keys.size > 0) out.set(input, keys);
+  }
+  const routes = out.get('routes');
+  if (routes) {
+    const faults = new Set<string>();
+    for (const k of routes) if (faultPorts(prev?.routes.get(k)) !== faultPorts(next.routes.get(k))) faults.add(k);
+    if (faults.size > 0) out.set('routeFaults', faults);
   }
   return out;
 }

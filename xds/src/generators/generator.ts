@@ -3,8 +3,15 @@ import type { EncodedResource } from '../resources/encoded.js';
 import type { ClientKind, JsonObject, ResourceType } from '../resources/resource-type.js';
 import type { XdsProxy } from '../proxy.js';
 
-/** The parts of a MeshSnapshot a generator reads; a change elsewhere cannot change its output. */
-export type SnapshotInput = 'services' | 'endpoints' | 'routes' | 'destinations' | 'sidecars';
+/** The parts of a MeshSnapshot (maps keyed by host, or `<ns>/<name>` for sidecars). */
+export type SnapshotPart = 'services' | 'endpoints' | 'routes' | 'destinations' | 'sidecars';
+
+/**
+ * What a generator reads; a change elsewhere cannot change its output. Besides the parts,
+ * `routeFaults` is derived from `routes`: the hosts whose route tables changed which ports
+ * have a route injecting faults (what a gRPC listener reads of them: its fault filter).
+ */
+export type SnapshotInput = SnapshotPart | 'routeFaults';
 
 /**
  * The keys (hostnames) of each snapshot input one resource reads. An input left out

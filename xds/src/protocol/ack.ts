@@ -124,7 +124,7 @@ export interface DeltaRequestView {
  * accepted version as it was.
  */
 export function onDeltaRequest(prev: TypeState | undefined, req: DeltaRequestView): { kind: RequestKind; state: TypeState } {
-  const subscribe = req.subscribe.filter((n) => n !== '*');
+  const subscribe = req.subscribe.length === 0 ? req.subscribe : req.subscribe.filter((n) => n !== '*');
   if (!prev) {
     const wildcard = (req.subscribe.includes('*') || req.subscribe.length === 0) && !req.unsubscribe.includes('*');
     const names = new Set(subscribe.filter((n) => !req.unsubscribe.includes(n)));

@@ -4,6 +4,7 @@ import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from '.
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
 import { debugEnabled } from '../logger.js';
+import type { XdsProxy } from '../proxy.js';
 import { encodeDeltaDiscoveryResponse } from './response.js';
 import { StreamServer, subscribedNames } from './stream-server.js';
 import {
@@ -92,6 +93,11 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
           return { typeUrl, state: e.state, resources };
         }),
       }));
+  }
+
+  /** A named subscription is checked name by name in respond (namesChangedSince): not twice. */
+  protected override shouldPush(proxy: XdsProxy, typeUrl: string, entry: DeltaEntry): boolean {
+    return (!entry.state.wildcard && !entry.mustRespond) || super.shouldPush(proxy, typeUrl, entry);
   }
 
   protected onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {

@@ -132,6 +132,11 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
    * number of proxies. Each visited type is still checked (shouldPush) before generating.
    */
   pushAll(startedAt = performance.now()): void {
+    for (const [stream, types] of this.dueStreams()) this.pushStream(stream, types, startedAt);
+  }
+
+  /** The streams a new snapshot may change, with the types to look at (pushAll's first half). */
+  dueStreams(): Map<S, Set<string>> {
     const due = new Map<S, Set<string>>();
     const add = (stream: S, typeUrl: string) => {
       let types = due.get(stream);
@@ -149,21 +154,24 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
       for (const [typeUrl, entry] of stream.types) if (entry.evaluatedEpoch === 0) add(stream, typeUrl);
     }
     this.unanswered.clear();
-    for (const [stream, types] of due) {
-      const proxy = stream.proxy;
-      if (!proxy || stream.closed) continue;
-      let pushed = false;
-      for (const typeUrl of orderTypes(types)) {
-        const entry = stream.types.get(typeUrl);
-        if (!entry) continue;
-        if (!this.shouldPush(proxy, typeUrl, entry)) {
-          entry.evaluatedEpoch = this.source.epoch;
-          continue;
-        }
-        if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
+    return due;
+  }
+
+  /** Pushes one due stream (pushAll's second half); a stream closed meanwhile is skipped. */
+  pushStream(stream: S, types: ReadonlySet<string>, startedAt: number): void {
+    const proxy = stream.proxy;
+    if (!proxy || stream.closed) return;
+    let pushed = false;
+    for (const typeUrl of orderTypes(types)) {
+      const entry = stream.types.get(typeUrl);
+      if (!entry) continue;
+      if (!this.shouldPush(proxy, typeUrl, entry)) {
+        entry.evaluatedEpoch = this.source.epoch;
+        continue;
       }
-      if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
+      if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
     }
+    if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
   }
 
   /** Ends every stream (server shutdown). */

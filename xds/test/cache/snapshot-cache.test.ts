@@ -15,7 +15,7 @@ const LISTENER = `${GREETER}:50051`;
 describe('changedInputs', () => {
   it('everything on the first snapshot, nothing for equal content, only what differs otherwise', () => {
     const a = canarySnapshot().build();
-    expect(changedInputs(undefined, a)).toEqual(['services', 'endpoints', 'routes', 'destinations', 'sidecars']);
+    expect(changedInputs(undefined, a)).toEqual(['services', 'endpoints', 'routes', 'destinations', 'sidecars', 'routeFaults']);
     expect(changedInputs(a, canarySnapshot().build())).toEqual([]);
     expect(changedInputs(a, canarySnapshot({ v1Port: 1 }).build())).toEqual(['endpoints']);
     expect(changedInputs(a, canarySnapshot({ split: [50, 50] }).build())).toEqual(['routes']);

@@ -209,6 +209,28 @@ describe('delta (incremental) xDS on ADS', () => {
     }
   });
 
+  it('a round of hundreds of streams is pushed in slices; a newer snapshot meanwhile finishes it first, so every stream ends on the newest', async () => {
+    const OTHER_CLUSTER = `outbound|50051||${OTHER}`;
+    const mesh = (address: string) => canarySnapshot().withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at(address).build()).build();
+    server.setSnapshot(mesh('10.0.9.1'));
+    const many = Array.from({ length: 300 }, (_, i) => connect(`many-${i}`));
+    for (const c of many) c.send({ typeUrl: EDS, subscribe: [OTHER_CLUSTER] });
+    for (const c of many) c.ack(await c.next());
+    const first = many[0]!.held.get(EDS)?.get(OTHER_CLUSTER);
+    server.setSnapshot(mesh('10.0.9.2'));
+    server.setSnapshot(mesh('10.0.9.3')); // the round for 10.0.9.2 may still be in progress
+    const latecomer = connect('latecomer');
+    latecomer.send({ typeUrl: EDS, subscribe: [OTHER_CLUSTER] });
+    const newest = (await latecomer.next()).resources[0]!.version;
+    expect(newest).not.toBe(first);
+    for (const c of many) {
+      // Pushes may still be on their way: apply until the newest arrives, then nothing else may.
+      while (c.held.get(EDS)?.get(OTHER_CLUSTER) !== newest) c.ack(await c.next());
+      for (const r of await c.drainUntilBarrier()) c.ack(r);
+      expect(c.held.get(EDS)?.get(OTHER_CLUSTER)).toBe(newest);
+    }
+  });
+
   it('on reconnect, initial_resource_versions: nothing the client holds is sent again; stale and gone ones are', async () => {
     server.setSnapshot(canarySnapshot().build());
     const a = connect('delta-r');

@@ -58,7 +58,8 @@ export const grpcListenerGenerator: Generator = {
   typeUrl: LISTENER_TYPE_URL,
   resourceType: listenerType,
   client: 'grpc',
-  inputs: ['services', 'routes', 'sidecars'],
+  // Of the routes, a listener reads only whether one injects faults (the fault filter).
+  inputs: ['services', 'routeFaults', 'sidecars'],
   generate(ctx: GenerateContext): EncodedResource[] {
     const scope = proxyScope(ctx.snapshot, ctx.proxy);
     const one = ({ name, host, port }: HostPortTarget) => {
@@ -77,10 +78,10 @@ export const grpcListenerGenerator: Generator = {
     }
     return hostPortTargets(ctx.snapshot, undefined, scope.visible).flatMap((t) => one(t) ?? []);
   },
-  // The host's service (ports, visibility) and its route table (the fault filter).
+  // The host's service (ports, visibility) and its route table's faults (the fault filter).
   dependencies(_snapshot, name) {
     const host = parseHostPort(name)?.host;
     const hosts = host ? [host] : [];
-    return { services: hosts, routes: hosts };
+    return { services: hosts, routeFaults: hosts };
   },
 };

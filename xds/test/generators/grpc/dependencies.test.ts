@@ -4,6 +4,7 @@ import { affects, changedKeys } from '../../../src/cache/change-log.js';
 import { grpcGenerators } from '../../../src/generators/index.js';
 import type { Generator } from '../../../src/generators/generator.js';
 import { grpcEndpointGenerator } from '../../../src/generators/grpc/eds.js';
+import { grpcListenerGenerator } from '../../../src/generators/grpc/lds.js';
 import { grpcRouteGenerator } from '../../../src/generators/grpc/rds.js';
 import { aDestinationPolicy, aRouteTable, aService, aSnapshot, aWorkload, versionSubsets } from '../../helpers/builders.js';
 import { generate } from '../../helpers/generate.js';
@@ -32,6 +33,8 @@ interface Mesh {
   cSubsets?: boolean;
   bRoutes?: boolean;
   namespaceOfC?: string;
+  /** A fault on a's route (the listener's fault filter), or a changed one. */
+  aFault?: 'abort' | 'delay';
 }
 
 function mesh(m: Mesh = {}): MeshSnapshot {
@@ -49,7 +52,14 @@ function mesh(m: Mesh = {}): MeshSnapshot {
   }
   const [w1, w2] = m.split ?? [50, 50];
   b.withRoutes(
-    aRouteTable(A, [{ destinations: [{ host: B, subset: 'v1', weight: w1 }, { host: B, subset: 'v2', weight: w2 }], mirrors: [{ host: C, percentage: { value: 10 } }] }]),
+    aRouteTable(A, [
+      {
+        destinations: [{ host: B, subset: 'v1', weight: w1 }, { host: B, subset: 'v2', weight: w2 }],
+        mirrors: [{ host: C, percentage: { value: 10 } }],
+        ...(m.aFault === 'abort' ? { fault: { abort: { grpcStatus: 8, percentage: { value: 50 } } } } : {}),
+        ...(m.aFault === 'delay' ? { fault: { delay: { fixedDelayMs: 100, percentage: { value: 100 } } } } : {}),
+      },
+    ]),
     aRouteTable(D, [{ destinations: [{ host: m.dRoutesTo ?? C, weight: 100 }] }]),
   );
   if (m.bRoutes) b.withRoutes(aRouteTable(B, [{ destinations: [{ host: B, subset: 'v2', weight: 100 }] }]));
@@ -67,6 +77,7 @@ const MUTATIONS: [string, Mesh][] = [
   ['route table of d (now to b)', { dRoutesTo: B }],
   ['a new route table for b', { bRoutes: true }],
   ['DestinationRule policy of b', { bPolicy: true }],
+  ['a fault on the route of a', { aFault: 'abort' }],
   ['a new DestinationRule for c', { cSubsets: true }],
 ];
 
@@ -113,5 +124,20 @@ describe('grpc generators: dependencies cover everything a resource reads', () =
     // RDS without the split's endpoints: a subset losing its last healthy endpoint would keep its share.
     const rds = missedChanges(grpcRouteGenerator, (s, n) => ({ ...grpcRouteGenerator.dependencies!(s, n), endpoints: [] }));
     expect(rds.misses).toEqual([`health of a split destination (b v2): ${A}:50051`]);
+    // LDS without the route faults: a new fault would never reach the listener's filter chain.
+    const lds = missedChanges(grpcListenerGenerator, (s, n) => ({ ...grpcListenerGenerator.dependencies!(s, n), routeFaults: [] }));
+    expect(lds.misses).toEqual([`a fault on the route of a: ${A}:50051`]);
+  });
+
+  it('a listener is not reached by route changes that add or remove no fault', () => {
+    const base = mesh();
+    for (const m of [{ split: [90, 10] as [number, number] }, { dRoutesTo: B }, { bRoutes: true }]) {
+      const changes = changedKeys(base, mesh(m));
+      expect(changes.has('routes')).toBe(true);
+      expect(affects(changes, grpcListenerGenerator.inputs, grpcListenerGenerator.dependencies!(mesh(m), `${A}:50051`))).toBe(false);
+    }
+    const faulted = changedKeys(mesh({ aFault: 'abort' }), mesh({ aFault: 'delay' }));
+    expect(faulted.get('routes')).toEqual(new Set([A]));
+    expect(faulted.has('routeFaults')).toBe(false); // another fault on the same port: the same filter
   });
 });
