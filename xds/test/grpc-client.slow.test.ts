@@ -144,6 +144,33 @@ describe('proxyless gRPC (grpc-js-xds 1.14) against the xDS server', () => {
     await waitFor(async () => ((await tally(client, 40)).counts.v2 ?? 0) > 0, 'v2 back once HEALTHY');
   });
 
+  it('a route change pushes only that route config; grpc-js keeps applying the one left out (SotW RDS, changed only)', async () => {
+    const OTHER = 'other.default.svc.cluster.local';
+    const mesh = (split: [number, number]) =>
+      snapshot({ split })
+        .withService(aService(OTHER).withPort('grpc', 50051).build())
+        .withWorkloads(aWorkload(OTHER, 'other-v1').at('127.0.0.1').withPort('grpc', v1.port).withLabels({ version: 'v1' }).build())
+        .withRoutes(aRouteTable(OTHER, [{ name: 'all', destinations: [{ host: OTHER, weight: 100 }] }]))
+        .build();
+    server.setSnapshot(mesh([100, 0]));
+    const other = greeterClient(`xds:///${OTHER}:50051`);
+    try {
+      await waitFor(async () => (await tally(other, 5)).counts.v1 === 5, 'calls through the second target');
+      await waitFor(async () => (await tally(client, 20)).counts.v1 === 20, 'greeter calls all on v1');
+      const carried: number[] = [];
+      const off = server.addCallbacks({ onResponse: (e) => void (e.typeUrl === ROUTE_TYPE_URL && e.trigger === 'push' && carried.push(e.resources)) });
+      server.setSnapshot(mesh([0, 100]));
+      await waitFor(async () => (await tally(client, 20)).counts.v2 === 20, 'greeter calls all on v2 after the push');
+      off();
+      // One ADS stream subscribes to both route configs; the push carried only the changed one.
+      expect(server.status()[0]?.types[ROUTE_TYPE_URL]?.subscribed).toBe(2);
+      expect(carried).toEqual([1]);
+      expect(await tally(other, 50)).toMatchObject({ counts: { v1: 50 }, errors: 0 });
+    } finally {
+      other.close();
+    }
+  });
+
   it('counted no NACK at all', async () => {
     const nacks = await registry.getSingleMetric('isthmus_xds_nacks_total')?.get();
     expect(nacks?.values.reduce((s, v) => s + v.value, 0) ?? 0).toBe(0);

@@ -167,7 +167,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     }
     entry.state = decision.state;
     if (!decision.push) return false;
-    const carried = trigger === 'push' ? changedOnly(typeUrl, entry, list) : list;
+    const carried = trigger === 'push' ? changedOnly(typeUrl, entry, list, proxy.generator === 'grpc') : list;
     const nonce = stream.nextNonce();
     const body = encodeDiscoveryResponse({
       versionInfo: version,
@@ -213,8 +213,9 @@ function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {
  * of it". The whole set instead after a NACK (as before: the client may lack more than we
  * think), when the protocol owes a resend (re-subscription) or when a resource went away.
  */
-export function changedOnly(typeUrl: string, entry: Pick<TypeEntry, 'state' | 'sent'>, list: readonly EncodedResource[]): readonly EncodedResource[] {
-  if (!RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly) return list;
+export function changedOnly(typeUrl: string, entry: Pick<TypeEntry, 'state' | 'sent'>, list: readonly EncodedResource[], grpcClient = false): readonly EncodedResource[] {
+  const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
+  if (!rule || (rule === 'grpc' && !grpcClient)) return list;
   if (entry.state.status === 'NACKED' || entry.state.forceSend || entry.state.sentVersion === undefined) return list;
   const names = new Set(list.map((r) => r.name));
   for (const name of entry.sent.keys()) if (!names.has(name)) return list;

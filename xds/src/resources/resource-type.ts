@@ -19,9 +19,11 @@ export interface ResourceType {
   /**
    * A SotW push (not the answer to a request) may carry only the resources that changed:
    * clients keep the subscribed resources a response leaves out. Needs
-   * !allResourcesRequiredInSotW; set for EDS only (as Istio's incremental EDS does).
+   * !allResourcesRequiredInSotW. EDS for every client (as Istio's incremental EDS does);
+   * RDS for gRPC clients only (`'grpc'`: grpc-js-xds and C-core treat route configs like
+   * assignments, gRFC A27; Envoy sidecars keep getting whole RDS responses).
    */
-  readonly sotwPushChangedOnly: boolean;
+  readonly sotwPushChangedOnly: boolean | 'grpc';
   /** Rules real clients enforce beyond the proto schema (XDS-INTEROP); errors name the field. */
   validate(resource: JsonObject, client: ClientKind): Validation<JsonObject>;
 }

@@ -9,7 +9,7 @@ export const routeType: ResourceType = {
   shortName: 'RDS',
   messageType: 'envoy.config.route.v3.RouteConfiguration',
   allResourcesRequiredInSotW: false,
-  sotwPushChangedOnly: false,
+  sotwPushChangedOnly: 'grpc',
   validate(resource, client) {
     const errors: string[] = [];
     if (!resource.name) errors.push('name: empty');
