@@ -41,6 +41,13 @@ export interface TypeState {
   readonly forceSend: boolean;
 }
 
+/** Whether `names` (a request's list, without `*`) is exactly `set`. */
+function sameAs(set: ReadonlySet<string>, names: readonly string[]): boolean {
+  if (names.length !== set.size) return false;
+  for (const n of names) if (!set.has(n)) return false;
+  return true;
+}
+
 export function isNack(req: RequestView): boolean {
   return !!req.errorDetail && (req.errorDetail.code !== 0 || req.errorDetail.message !== '');
 }
@@ -82,8 +89,8 @@ export function onAnswer(prev: TypeState, next: TypeState, a: AnswerView): { kin
 
 export function onRequest(prev: TypeState | undefined, req: RequestView): { kind: RequestKind; state: TypeState } {
   const star = req.names.includes('*');
-  const names = new Set(req.names.filter((n) => n !== '*'));
   if (!prev) {
+    const names = new Set(req.names.filter((n) => n !== '*'));
     const state: TypeState = {
       status: 'REQUESTED',
       wildcard: star || req.names.length === 0,
@@ -97,7 +104,9 @@ export function onRequest(prev: TypeState | undefined, req: RequestView): { kind
   if (req.nonce !== (prev.sentNonce ?? '')) return { kind: 'STALE', state: prev };
   // Later empty names: a wildcard stays wildcard (Envoy ACKs that way); a named subscription ends.
   const wildcard = star || (prev.wildcard && req.names.length === 0);
-  const grew = (wildcard && !prev.wildcard) || [...names].some((n) => !prev.names.has(n));
+  // An ACK names what it names before: the set is shared, not rebuilt (TypeState is never mutated).
+  const names = sameAs(prev.names, req.names) ? prev.names : new Set(req.names.filter((n) => n !== '*'));
+  const grew = (wildcard && !prev.wildcard) || (names !== prev.names && [...names].some((n) => !prev.names.has(n)));
   const next: TypeState = { ...prev, wildcard, names, forceSend: prev.forceSend || grew };
   return onAnswer(prev, next, {
     nonce: req.nonce,

@@ -25,10 +25,25 @@ export interface ResponseParts {
  * pushing to N proxies copies bytes N times and encodes no resource again.
  */
 export function encodeDiscoveryResponse(p: ResponseParts): Buffer {
-  const head = protobuf.Writer.create().uint32((1 << 3) | 2).string(p.versionInfo).finish();
-  const tail = protobuf.Writer.create().uint32((4 << 3) | 2).string(p.typeUrl).uint32((5 << 3) | 2).string(p.nonce);
-  if (p.controlPlaneId) tail.uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(p.controlPlaneId).ldelim();
-  return Buffer.concat([head, ...p.resources.map((r) => r.framed), tail.finish()]);
+  // Written straight into one buffer (a push encodes this per stream).
+  const cp = p.controlPlaneId ? Buffer.byteLength(p.controlPlaneId) : 0;
+  let size = stringFieldSize(p.versionInfo) + stringFieldSize(p.typeUrl) + stringFieldSize(p.nonce);
+  for (const r of p.resources) size += r.framed.length;
+  if (p.controlPlaneId) size += 1 + varintSize(1 + varintSize(cp) + cp) + 1 + varintSize(cp) + cp;
+  const out = Buffer.allocUnsafe(size);
+  let at = writeStringField(out, 0, 1, p.versionInfo);
+  for (const r of p.resources) {
+    out.set(r.framed, at);
+    at += r.framed.length;
+  }
+  at = writeStringField(out, at, 4, p.typeUrl);
+  at = writeStringField(out, at, 5, p.nonce);
+  if (p.controlPlaneId) {
+    out[at++] = (6 << 3) | 2;
+    at = writeVarint(out, at, 1 + varintSize(cp) + cp);
+    writeStringField(out, at, 1, p.controlPlaneId);
+  }
+  return out;
 }
 
 export interface DeltaResponseParts {

@@ -217,8 +217,10 @@ export function changedOnly(typeUrl: string, entry: Pick<TypeEntry, 'state' | 's
   const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
   if (!rule || (rule === 'grpc' && !grpcClient)) return list;
   if (entry.state.status === 'NACKED' || entry.state.forceSend || entry.state.sentVersion === undefined) return list;
-  const names = new Set(list.map((r) => r.name));
-  for (const name of entry.sent.keys()) if (!names.has(name)) return list;
+  // A resource sent before and missing now (it went away): the whole set.
+  let present = 0;
+  for (const r of list) if (entry.sent.has(r.name)) present++;
+  if (present < entry.sent.size) return list;
   const changed = list.filter((r) => entry.sent.get(r.name) !== r.version);
   return changed.length > 0 ? changed : list;
 }
