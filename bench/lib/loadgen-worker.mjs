@@ -98,19 +98,22 @@ function startProxy(p, client) {
     send(r.type_url); // ACK right away (the names are unchanged)
     const t = now();
     const c = TYPE_CHAR[r.type_url];
+    // A SotW push of assignments or route configs may carry only some of them (gRPC
+    // clients keep the others, gRFC A27): those are held by name (field 1 of both).
+    const partial = c === 'E' || c === 'R';
     const held = new Map();
     for (const any of r.resources) {
-      const name = c === 'E' ? firstStringField(any.value) : null;
+      const name = partial ? firstStringField(any.value) : null;
       const key = name ?? `${c}${held.size}`;
       const prev = s.held.get(key);
-      if (!prev || !prev.equals(any.value)) events.push([p.idx, c, name ?? '', t]);
+      if (!prev || !prev.equals(any.value)) events.push([p.idx, c, c === 'E' ? name : '', t]);
       held.set(key, Buffer.from(any.value));
     }
-    // SotW EDS may carry only some clusters; keep the others.
-    if (c === 'E') for (const [k, v] of s.held) if (!held.has(k) && s.names.has(k)) held.set(k, v);
+    if (partial) for (const [k, v] of s.held) if (!held.has(k) && s.names.has(k)) held.set(k, v);
     s.held = held;
     const next = NEXT[r.type_url];
-    if (next) subscribe(next, namesFrom(r.type_url, r.resources));
+    // The next type's names come from everything held of this type, not only this response.
+    if (next) subscribe(next, namesFrom(r.type_url, [...held.values()].map((value) => ({ value }))));
     if (!readyAt) {
       const eds = state.get(T.EDS);
       if (eds && eds.names.size > 0 && [...eds.names].every((n) => eds.held.has(n))) {
