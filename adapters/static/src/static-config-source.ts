@@ -96,6 +96,8 @@ export class StaticConfigSource implements ConfigSource {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
+  /** During the first read: proposals collected to go to the sink together (see start). */
+  private batch: Map<TrackedFile, { objects: readonly SourcedObject[]; parseWarnings: readonly ConfigIssue[] }> | undefined;
 
   constructor(options: StaticConfigSourceOptions) {
     this.paths = [...options.paths];
@@ -123,8 +125,18 @@ export class StaticConfigSource implements ConfigSource {
         throw new Error(`static config source: cannot watch ${d.display}: ${message(err)}`);
       }
     }
+    // The first read goes to the sink as one batch: files that refer to each other (a
+    // VirtualService naming the subsets another file's DestinationRule defines) are
+    // validated together, whatever order the directory lists them in.
     await this.enqueue(async () => {
-      for (const d of dirs) await this.rescan(d, true);
+      this.batch = new Map();
+      try {
+        for (const d of dirs) await this.rescan(d, true);
+      } finally {
+        const batch = this.batch;
+        this.batch = undefined;
+        if (batch) this.proposeBatch(batch);
+      }
     });
     if (this.stopped) return;
     this.callSink((s) => s.markSynced());
@@ -381,11 +393,39 @@ export class StaticConfigSource implements ConfigSource {
   }
 
   private propose(f: TrackedFile, objects: readonly SourcedObject[], parseWarnings: readonly ConfigIssue[]): void {
+    if (this.batch) {
+      this.batch.set(f, { objects, parseWarnings });
+      return;
+    }
     let issues: readonly ConfigIssue[] = [];
     if (!this.callSink((s) => (issues = s.propose(f.part, objects)))) {
       f.hash = undefined; // not delivered: the next event retries even if the content is the same
       return;
     }
+    this.proposed(f, objects, parseWarnings, issues);
+  }
+
+  /** Delivers the first read's proposals together (one by one, in path order, to a sink without proposeAll). */
+  private proposeBatch(batch: Map<TrackedFile, { objects: readonly SourcedObject[]; parseWarnings: readonly ConfigIssue[] }>): void {
+    if (batch.size === 0) return;
+    const files = [...batch.keys()].sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
+    let results: ReadonlyMap<string, readonly ConfigIssue[]> | undefined;
+    const delivered = this.callSink((s) => {
+      if (s.proposeAll) results = s.proposeAll(new Map(files.map((f) => [f.part, batch.get(f)!.objects])));
+    });
+    if (!delivered) {
+      for (const f of files) f.hash = undefined;
+      return;
+    }
+    for (const f of files) {
+      const { objects, parseWarnings } = batch.get(f)!;
+      if (results) this.proposed(f, objects, parseWarnings, results.get(f.part) ?? []);
+      else this.propose(f, objects, parseWarnings);
+    }
+  }
+
+  /** Logs what the sink made of a proposal. */
+  private proposed(f: TrackedFile, objects: readonly SourcedObject[], parseWarnings: readonly ConfigIssue[], issues: readonly ConfigIssue[]): void {
     f.delivered = true;
     const all = [...parseWarnings, ...issues];
     if (all.some((i) => i.severity === 'error')) {

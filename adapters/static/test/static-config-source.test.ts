@@ -390,3 +390,35 @@ describe('StaticConfigSource directories', () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('StaticConfigSource first read', () => {
+  it('goes to the store as one batch: a VirtualService and the DestinationRule defining its subsets, in any file order', async () => {
+    const { ConfigStore, InMemoryBus } = await import('@isthmus/core');
+    // Names chosen so that both orders occur across directories, whatever readdir returns.
+    for (const [vsFile, drFile] of [
+      ['a-routes.yaml', 'z-destinations.yaml'],
+      ['z-routes.yaml', 'a-destinations.yaml'],
+    ]) {
+      const sub = p(vsFile.slice(0, 1));
+      await mkdir(sub);
+      const subsetRoute = [
+        'apiVersion: networking.istio.io/v1',
+        'kind: VirtualService',
+        'metadata: {name: canary}',
+        'spec:',
+        '  hosts: [reviews]',
+        '  http:',
+        '  - route: [{destination: {host: reviews, subset: v1}, weight: 100}]',
+        '',
+      ].join('\n');
+      await writeFile(path.join(sub, vsFile), subsetRoute);
+      await writeFile(path.join(sub, drFile), destinationRule('reviews'));
+      const bus = new InMemoryBus();
+      const store = new ConfigStore(bus, { source: 'static' });
+      const { logger } = await startSource({ paths: [sub] }, store as unknown as RecordingSink);
+      expect(logger.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([]);
+      expect([...store.issues().values()].flat().filter((i) => i.severity === 'error')).toEqual([]);
+      expect([...bus.config.entries()].map(([part]) => path.basename(part)).sort()).toEqual([drFile, vsFile].sort());
+    }
+  });
+});
