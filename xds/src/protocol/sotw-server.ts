@@ -148,6 +148,10 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
   /** Generates, decides and sends one type to one stream; true when something was sent. */
   protected respond(stream: SotwStream, typeUrl: string, entry: TypeEntry, trigger: 'request' | 'push'): boolean {
     const proxy = stream.proxy!;
+    if (trigger === 'push') {
+      const partial = this.partialPush(stream, typeUrl, entry);
+      if (partial !== undefined) return partial;
+    }
     const resources = this.source.resources(proxy, typeUrl, entry.state.wildcard ? undefined : entry.state.names);
     entry.evaluatedEpoch = this.source.epoch;
     if (!resources && !stream.warned.has(typeUrl)) {
@@ -168,6 +172,48 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     entry.state = decision.state;
     if (!decision.push) return false;
     const carried = trigger === 'push' ? changedOnly(typeUrl, entry, list, proxy.generator === 'grpc') : list;
+    return this.send(stream, typeUrl, entry, version, list, carried, trigger);
+  }
+
+  /**
+   * A push of a type whose responses may carry only what changed (changedOnly), to a client
+   * in a plain ACKed state: only the subscribed names the change reached are generated; the
+   * others keep the versions last sent (they cannot differ), which is all version_info
+   * needs. Undefined when this does not apply (the full path decides): a wildcard, a NACK
+   * or resend owed, names not told apart, or a reached resource that went away.
+   */
+  private partialPush(stream: SotwStream, typeUrl: string, entry: TypeEntry): boolean | undefined {
+    const proxy = stream.proxy!;
+    const { state } = entry;
+    const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
+    if (!rule || (rule === 'grpc' && proxy.generator !== 'grpc')) return undefined;
+    if (state.wildcard || state.status !== 'ACKED' || state.forceSend || state.sentVersion === undefined) return undefined;
+    const reached = this.source.namesChangedSince(proxy, typeUrl, entry.evaluatedEpoch, state.names);
+    if (!reached || reached.size === state.names.size) return undefined;
+    const changed = reached.size === 0 ? [] : (this.source.resources(proxy, typeUrl, reached) ?? []);
+    for (const name of reached) if (entry.sent.has(name) && !changed.some((r) => r.name === name)) return undefined;
+    entry.evaluatedEpoch = this.source.epoch;
+    const held = new Map(entry.sent);
+    for (const r of changed) held.set(r.name, r.version);
+    const list = [...held].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, version]) => ({ name, version }) as EncodedResource);
+    const version = responseVersion(list);
+    const decision = decidePush(state, version);
+    entry.state = decision.state;
+    if (!decision.push) return false;
+    const carried = changed.filter((r) => entry.sent.get(r.name) !== r.version);
+    return this.send(stream, typeUrl, entry, version, list, carried, 'push');
+  }
+
+  private send(
+    stream: SotwStream,
+    typeUrl: string,
+    entry: TypeEntry,
+    version: string,
+    list: readonly Pick<EncodedResource, 'name' | 'version'>[],
+    carried: readonly EncodedResource[],
+    trigger: 'request' | 'push',
+  ): boolean {
+    const proxy = stream.proxy!;
     const nonce = stream.nextNonce();
     const body = encodeDiscoveryResponse({
       versionInfo: version,
@@ -203,7 +249,10 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
 }
 
 function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {
-  return a.wildcard === b.wildcard && a.names.size === b.names.size && [...a.names].every((n) => b.names.has(n));
+  if (a.wildcard !== b.wildcard || a.names.size !== b.names.size) return false;
+  if (a.names === b.names) return true;
+  for (const n of a.names) if (!b.names.has(n)) return false;
+  return true;
 }
 
 /**

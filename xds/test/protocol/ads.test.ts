@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultGenerators } from '../../src/generators/index.js';
 import { XdsServer } from '../../src/server.js';
 import type { NackEvent } from '../../src/callbacks/callbacks.js';
 import {
@@ -159,6 +160,44 @@ describe('ADS state-of-the-world protocol', () => {
     const next = await watcher.next();
     expect(new Set(next.resources.map((r) => r.cluster_name))).toEqual(new Set([CLUSTERS[0], CLUSTERS[2]]));
     expect(await bystander.drainUntilBarrier()).toEqual([]);
+  });
+
+  it('a push generates only the names the change reached; version_info still names the whole set', async () => {
+    const generators = defaultGenerators();
+    const eds = generators.lookup('grpc', EDS)!;
+    const asked: string[][] = [];
+    generators.register({ ...eds, generate: (ctx) => (asked.push([...(ctx.names ?? ['*'])].sort()), eds.generate(ctx)) }, 'grpc');
+    const own = new XdsServer({ generators });
+    const ownPort = await own.listen('127.0.0.1', 0);
+    try {
+      own.setSnapshot(twoServices());
+      const names = [...CLUSTERS, OTHER_CLUSTER];
+      const c = new AdsTestClient(ownPort, { id: 'scoped', metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } });
+      clients.push(c);
+      const first = await c.request(EDS, names);
+      c.ack(first, names);
+      await c.drainUntilBarrier();
+      asked.length = 0;
+      own.setSnapshot(twoServices({ otherAddress: '10.0.9.2' }));
+      const pushed = await c.next();
+      expect(pushed.resources.map((r) => r.cluster_name)).toEqual([OTHER_CLUSTER]);
+      expect(asked).toEqual([[OTHER_CLUSTER]]);
+      c.ack(pushed, names);
+      // The version names the whole set: a client reconnecting with it is sent nothing, one
+      // with the previous version gets everything.
+      const again = new AdsTestClient(ownPort, { id: 'scoped-again', metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } });
+      clients.push(again);
+      again.send({ typeUrl: EDS, names, versionInfo: pushed.version_info });
+      expect(await again.drainUntilBarrier()).toEqual([]);
+      const stale = new AdsTestClient(ownPort, { id: 'scoped-stale', metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' } });
+      clients.push(stale);
+      stale.send({ typeUrl: EDS, names, versionInfo: first.version_info });
+      const full = await stale.next();
+      expect(full.version_info).toBe(pushed.version_info);
+      expect(full.resources).toHaveLength(4);
+    } finally {
+      await own.close();
+    }
   });
 
   it('after a NACK, or when the subscription grows, EDS goes out whole again', async () => {
