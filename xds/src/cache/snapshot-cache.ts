@@ -4,11 +4,13 @@ import type { XdsLogger } from '../logger.js';
 import type { ResourceSource, SubscribedNames } from '../protocol/source.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
-import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS, type InputChanges } from './change-log.js';
+import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS } from './change-log.js';
 import { ContributionStage } from './contributions.js';
 import { ResourceCache, type Refusal } from './resource-cache.js';
 
+/** reachedSince's answers that are not a list of names. */
 const NONE: ReadonlySet<string> = new Set();
+const ALL: ReadonlySet<string> = new Set();
 
 /** How often (in epochs) endRound also sweeps names nobody subscribes to any more. */
 const SWEEP_EVERY = 32;
@@ -141,25 +143,33 @@ export class SnapshotCache implements ResourceSource {
   }
 
   changedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names?: ReadonlySet<string>): boolean {
-    if (epoch < 1) return true;
-    // Contributors may read any part of the snapshot.
-    if (this.contributions.has(typeUrl) && epoch < this.currentEpoch) return true;
-    const generator = this.generators.lookup(proxy.generator, typeUrl);
-    if (!generator) return false;
-    if (!generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch)) return false;
-    const changes = this.log.since(epoch);
-    if (!names || !generator.dependencies || !changes) return true;
-    return this.reaches(changes, generator, names);
+    return this.reachedSince(proxy, typeUrl, epoch, names, true) !== NONE;
   }
 
   namesChangedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names: ReadonlySet<string>): ReadonlySet<string> | undefined {
-    if (epoch < 1 || this.contributions.has(typeUrl)) return undefined;
+    const reached = this.reachedSince(proxy, typeUrl, epoch, names, false);
+    return reached === ALL ? undefined : reached;
+  }
+
+  /**
+   * Which of `names` the changes since `epoch` may reach: NONE, some, or ALL (a wildcard, a
+   * type contributors edit, or names that cannot be told apart). With `first`, stops at
+   * the first name reached (a yes/no question).
+   */
+  private reachedSince(proxy: XdsProxy, typeUrl: string, epoch: number, names: ReadonlySet<string> | undefined, first: boolean): ReadonlySet<string> {
+    if (epoch < 1) return ALL;
+    // Contributors may read any part of the snapshot.
+    if (this.contributions.has(typeUrl)) return epoch < this.currentEpoch ? ALL : NONE;
     const generator = this.generators.lookup(proxy.generator, typeUrl);
     if (!generator || !generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch)) return NONE;
     const changes = this.log.since(epoch);
-    if (!generator.dependencies || !changes) return undefined;
+    if (!names || !generator.dependencies || !changes) return ALL;
     let out: Set<string> | undefined;
-    for (const name of names) if (affects(changes, generator.inputs, this.dependenciesOf(generator, name))) (out ??= new Set()).add(name);
+    for (const name of names) {
+      if (!affects(changes, generator.inputs, this.dependenciesOf(generator, name))) continue;
+      (out ??= new Set()).add(name);
+      if (first) break;
+    }
     return out ?? NONE;
   }
 
@@ -181,11 +191,6 @@ export class SnapshotCache implements ResourceSource {
     return out;
   }
 
-  /** Whether `changes` may alter any of `names` as `generator` builds them. */
-  private reaches(changes: InputChanges, generator: Generator, names: ReadonlySet<string>): boolean {
-    for (const name of names) if (affects(changes, generator.inputs, this.dependenciesOf(generator, name))) return true;
-    return false;
-  }
 
   private dependenciesOf(generator: Generator, name: string): ResourceDependencies | undefined {
     const snapshot = this.snapshot;

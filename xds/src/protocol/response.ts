@@ -25,25 +25,13 @@ export interface ResponseParts {
  * pushing to N proxies copies bytes N times and encodes no resource again.
  */
 export function encodeDiscoveryResponse(p: ResponseParts): Buffer {
-  // Written straight into one buffer (a push encodes this per stream).
-  const cp = p.controlPlaneId ? Buffer.byteLength(p.controlPlaneId) : 0;
-  let size = stringFieldSize(p.versionInfo) + stringFieldSize(p.typeUrl) + stringFieldSize(p.nonce);
-  for (const r of p.resources) size += r.framed.length;
-  if (p.controlPlaneId) size += 1 + varintSize(1 + varintSize(cp) + cp) + 1 + varintSize(cp) + cp;
-  const out = Buffer.allocUnsafe(size);
-  let at = writeStringField(out, 0, 1, p.versionInfo);
-  for (const r of p.resources) {
-    out.set(r.framed, at);
-    at += r.framed.length;
-  }
-  at = writeStringField(out, at, 4, p.typeUrl);
-  at = writeStringField(out, at, 5, p.nonce);
-  if (p.controlPlaneId) {
-    out[at++] = (6 << 3) | 2;
-    at = writeVarint(out, at, 1 + varintSize(cp) + cp);
-    writeStringField(out, at, 1, p.controlPlaneId);
-  }
-  return out;
+  return assemble([
+    [1, p.versionInfo],
+    ...p.resources.map((r) => r.framed),
+    [4, p.typeUrl],
+    [5, p.nonce],
+    ...(p.controlPlaneId ? [controlPlaneEntry(6, p.controlPlaneId)] : []),
+  ]);
 }
 
 export interface DeltaResponseParts {
@@ -77,27 +65,52 @@ export function deltaResourceEntry(r: EncodedResource): Uint8Array {
  * only concatenates bytes around a per-stream nonce.
  */
 export function encodeDeltaDiscoveryResponse(p: DeltaResponseParts): Buffer {
-  // Written straight into one buffer (a push encodes this per stream).
-  const entries = p.resources.map(deltaResourceEntry);
-  const cp = p.controlPlaneId ? Buffer.byteLength(p.controlPlaneId) : 0;
-  let size = stringFieldSize(p.systemVersionInfo) + stringFieldSize(p.typeUrl) + stringFieldSize(p.nonce);
-  for (const e of entries) size += e.length;
-  for (const name of p.removed) size += stringFieldSize(name);
-  if (p.controlPlaneId) size += 1 + varintSize(1 + varintSize(cp) + cp) + 1 + varintSize(cp) + cp;
+  return assemble([
+    [1, p.systemVersionInfo],
+    ...p.resources.map(deltaResourceEntry),
+    [4, p.typeUrl],
+    [5, p.nonce],
+    ...p.removed.map((name): Piece => [6, name]),
+    ...(p.controlPlaneId ? [controlPlaneEntry(7, p.controlPlaneId)] : []),
+  ]);
+}
+
+/** One field of a response: a string field, or bytes already encoded with their tag. */
+type Piece = readonly [field: number, value: string] | Uint8Array;
+
+/** The pieces written straight into one buffer (a push encodes a response per stream). */
+function assemble(pieces: readonly Piece[]): Buffer {
+  let size = 0;
+  for (const p of pieces) size += p instanceof Uint8Array ? p.length : stringFieldSize(p[1]);
   const out = Buffer.allocUnsafe(size);
-  let at = writeStringField(out, 0, 1, p.systemVersionInfo);
-  for (const e of entries) {
-    out.set(e, at);
-    at += e.length;
+  let at = 0;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) {
+      out.set(p, at);
+      at += p.length;
+    } else {
+      at = writeStringField(out, at, p[0], p[1]);
+    }
   }
-  at = writeStringField(out, at, 4, p.typeUrl);
-  at = writeStringField(out, at, 5, p.nonce);
-  for (const name of p.removed) at = writeStringField(out, at, 6, name);
-  if (p.controlPlaneId) {
-    out[at++] = (7 << 3) | 2;
-    at = writeVarint(out, at, 1 + varintSize(cp) + cp);
-    at = writeStringField(out, at, 1, p.controlPlaneId);
+  return out;
+}
+
+/** `ControlPlane{identifier = 1}` as field `field`: the same bytes on every response of a server. */
+const controlPlanes = new Map<string, Uint8Array>();
+function controlPlaneEntry(field: number, id: string): Uint8Array {
+  const key = `${field}\0${id}`;
+  let entry = controlPlanes.get(key);
+  if (!entry) {
+    const inner = assemble([[1, id]]);
+    entry = Buffer.concat([Buffer.from([(field << 3) | 2]), varint(inner.length), inner]);
+    if (controlPlanes.size < 64) controlPlanes.set(key, entry);
   }
+  return entry;
+}
+
+function varint(n: number): Buffer {
+  const out = Buffer.allocUnsafe(varintSize(n));
+  writeVarint(out, 0, n);
   return out;
 }
 

@@ -8,7 +8,7 @@ import type { GenerateContext, Generator } from '../generator.js';
 import { localityCallerKey, localityLbEndpoints, type EndpointEntry, type LocalityCaller } from '../../configurers/locality.js';
 import { withOrigin } from '../../validation/provenance.js';
 import { byString, labelsMatch, type ClusterRef } from '../mesh.js';
-import { namedPerScope, proxyScope } from '../scope.js';
+import { proxyScope } from '../scope.js';
 import { clusterDependencies, clusterTarget, clusterTargets, effectiveTrafficPolicy } from './cds.js';
 
 /**
@@ -29,22 +29,17 @@ export const grpcEndpointGenerator: Generator = {
       return ctx.memo.get(ref.name, assignmentKey(ref, set, caller), (warn) => loadAssignment(ref, set, warn, caller, 'grpc'));
     };
     if (ctx.names) {
-      // Without a locality setting an assignment is the same for every caller: shared per
-      // scope; with one it depends on the caller's locality and is looked up per proxy.
-      const perCaller: ClusterRef[] = [];
-      const shared = namedPerScope(scope, 'grpc-eds', ctx.names, (name) => {
-        const ref = clusterTarget(ctx.snapshot, name, scope.visible);
-        if (!ref) return undefined;
-        if (localityBlind(ref)) return one(ref, undefined);
-        return { perCaller: ref };
-      });
       const out: EncodedResource[] = [];
-      for (const r of shared) {
-        if ('perCaller' in r) perCaller.push(r.perCaller);
-        else out.push(r);
-      }
-      for (const ref of perCaller) {
-        const res = one(ref, ctx.proxy);
+      for (const name of ctx.names) {
+        // Without a locality setting an assignment is the same for every caller: built once
+        // per scope; with one it depends on the caller's locality and is looked up per proxy.
+        const target = scope.memo(`grpc-eds|${name}`, () => {
+          const ref = clusterTarget(ctx.snapshot, name, scope.visible);
+          if (!ref) return null;
+          const blind = localityBlind(ref);
+          return { ref, blind, shared: blind ? one(ref, undefined) : undefined };
+        });
+        const res = target && (target.blind ? target.shared : one(target.ref, ctx.proxy));
         if (res) out.push(res);
       }
       return out;
