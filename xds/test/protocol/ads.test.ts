@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultGenerators } from '../../src/generators/index.js';
 import { XdsServer } from '../../src/server.js';
 import type { NackEvent } from '../../src/callbacks/callbacks.js';
 import {
@@ -11,6 +10,7 @@ import {
 } from '../../src/resources/type-urls.js';
 import { aRouteTable, aService, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
 import { AdsTestClient, type DecodedResponse } from '../helpers/ads-client.js';
+import { recordingGenerators } from '../helpers/generate.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 const LISTENER = `${GREETER}:50051`;
@@ -163,10 +163,7 @@ describe('ADS state-of-the-world protocol', () => {
   });
 
   it('a push generates only the names the change reached; version_info still names the whole set', async () => {
-    const generators = defaultGenerators();
-    const eds = generators.lookup('grpc', EDS)!;
-    const asked: string[][] = [];
-    generators.register({ ...eds, generate: (ctx) => (asked.push([...(ctx.names ?? ['*'])].sort()), eds.generate(ctx)) }, 'grpc');
+    const { generators, asked } = recordingGenerators(EDS);
     const own = new XdsServer({ generators });
     const ownPort = await own.listen('127.0.0.1', 0);
     try {

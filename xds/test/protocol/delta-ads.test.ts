@@ -2,7 +2,6 @@ import { compileSidecars, parseConfigText } from '@isthmus/core';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NackEvent } from '../../src/callbacks/callbacks.js';
-import { defaultGenerators } from '../../src/generators/index.js';
 import { XdsServer } from '../../src/server.js';
 import {
   CLUSTER_TYPE_URL as CDS,
@@ -13,6 +12,7 @@ import {
 import { AdsTestClient } from '../helpers/ads-client.js';
 import { aService, aWorkload, canarySnapshot, GREETER, versionSubsets } from '../helpers/builders.js';
 import { DeltaTestClient } from '../helpers/delta-client.js';
+import { recordingGenerators } from '../helpers/generate.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 const DEFAULT = `outbound|50051||${GREETER}`;
@@ -180,10 +180,7 @@ describe('delta (incremental) xDS on ADS', () => {
 
   it('a push generates only the subscribed names the change reached; system_version_info is the snapshot version', async () => {
     const OTHER_CLUSTER = `outbound|50051||${OTHER}`;
-    const generators = defaultGenerators();
-    const eds = generators.lookup('grpc', EDS)!;
-    const asked: string[][] = [];
-    generators.register({ ...eds, generate: (ctx) => (asked.push([...(ctx.names ?? ['*'])].sort()), eds.generate(ctx)) }, 'grpc');
+    const { generators, asked } = recordingGenerators(EDS);
     const own = new XdsServer({ generators });
     const ownPort = await own.listen('127.0.0.1', 0);
     try {
