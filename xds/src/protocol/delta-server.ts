@@ -96,8 +96,8 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
   }
 
   /** A named subscription is checked name by name in respond (namesChangedSince): not twice. */
-  protected override shouldPush(proxy: XdsProxy, typeUrl: string, entry: DeltaEntry): boolean {
-    return (!entry.state.wildcard && !entry.mustRespond) || super.shouldPush(proxy, typeUrl, entry);
+  protected override pushVisits(proxy: XdsProxy, typeUrl: string, entry: DeltaEntry): boolean {
+    return (!entry.state.wildcard && !entry.mustRespond) || super.pushVisits(proxy, typeUrl, entry);
   }
 
   protected onRequest(stream: DeltaStream, req: DeltaDiscoveryRequestObject): void {

@@ -1,15 +1,72 @@
-import { contentHash } from '@isthmus/core';
 import protobuf from 'protobufjs';
 import type { EncodedResource } from '../resources/encoded.js';
 
 /**
- * version_info of a response: a hash over (name, version) of the resources in it. The
- * same resources give the same version on every replica, across restarts.
+ * version_info of a response: a digest of the set of (name, version) of the resources in
+ * it, the XOR of one 64-bit term per resource. The same set gives the same version on every
+ * replica, across restarts, in any order; and a push that changes a few resources of a
+ * proxy's set updates the version for those alone (versionWith), without going over the
+ * rest or hashing per response.
  */
-export function responseVersion(resources: readonly EncodedResource[]): string {
-  const parts: string[] = [];
-  for (const r of resources) parts.push(r.name, r.version);
-  return contentHash(...parts);
+export function responseVersion(resources: readonly Pick<EncodedResource, 'name' | 'version'>[]): string {
+  const acc = scratch;
+  acc[0] = 0;
+  acc[1] = 0;
+  for (const r of resources) xorTerm(acc, r.name, r.version);
+  return hex64(acc);
+}
+
+/**
+ * The version of a set after a change: `version` (of the set before) with `name` at
+ * version `from` taken out (undefined: it was not in the set) and at `to` put in
+ * (undefined: it leaves the set).
+ */
+export function versionWith(version: string, name: string, from: string | undefined, to: string | undefined): string {
+  const acc = scratch;
+  acc[0] = parseHex8(version, 0);
+  acc[1] = parseHex8(version, 8);
+  if (from !== undefined) xorTerm(acc, name, from);
+  if (to !== undefined) xorTerm(acc, name, to);
+  return hex64(acc);
+}
+
+/** The two 32-bit halves of a version being computed (the functions above run to completion). */
+const scratch = new Int32Array(2);
+
+function parseHex8(s: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = s.charCodeAt(i);
+    n = (n << 4) | (c <= 57 ? c - 48 : (c | 32) - 87);
+  }
+  return n;
+}
+
+/** XORs into `acc` a 64-bit hash of (name, version): two multiplicative hashes over the characters, mixed at the end. */
+function xorTerm(acc: Int32Array, name: string, version: string): void {
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  // A separator no character code equals: ("ab", "c") and ("a", "bc") differ.
+  a = Math.imul(a ^ 0x10000, 0x01000193);
+  b = Math.imul(b ^ 0x10000, 0x5bd1e995);
+  for (let i = 0; i < version.length; i++) {
+    const c = version.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  acc[0] = acc[0]! ^ a;
+  acc[1] = acc[1]! ^ b;
+}
+
+function hex64(acc: Int32Array): string {
+  return (acc[0]! >>> 0).toString(16).padStart(8, '0') + (acc[1]! >>> 0).toString(16).padStart(8, '0');
 }
 
 export interface ResponseParts {
@@ -25,13 +82,11 @@ export interface ResponseParts {
  * pushing to N proxies copies bytes N times and encodes no resource again.
  */
 export function encodeDiscoveryResponse(p: ResponseParts): Buffer {
-  return assemble([
-    [1, p.versionInfo],
-    ...p.resources.map((r) => r.framed),
-    [4, p.typeUrl],
-    [5, p.nonce],
-    ...(p.controlPlaneId ? [controlPlaneEntry(6, p.controlPlaneId)] : []),
-  ]);
+  const pieces: Piece[] = [[1, p.versionInfo]];
+  for (const r of p.resources) pieces.push(r.framed);
+  pieces.push(typeUrlField(p.typeUrl), [5, p.nonce]);
+  if (p.controlPlaneId) pieces.push(controlPlaneEntry(6, p.controlPlaneId));
+  return assemble(pieces);
 }
 
 export interface DeltaResponseParts {
@@ -65,14 +120,12 @@ export function deltaResourceEntry(r: EncodedResource): Uint8Array {
  * only concatenates bytes around a per-stream nonce.
  */
 export function encodeDeltaDiscoveryResponse(p: DeltaResponseParts): Buffer {
-  return assemble([
-    [1, p.systemVersionInfo],
-    ...p.resources.map(deltaResourceEntry),
-    [4, p.typeUrl],
-    [5, p.nonce],
-    ...p.removed.map((name): Piece => [6, name]),
-    ...(p.controlPlaneId ? [controlPlaneEntry(7, p.controlPlaneId)] : []),
-  ]);
+  const pieces: Piece[] = [[1, p.systemVersionInfo]];
+  for (const r of p.resources) pieces.push(deltaResourceEntry(r));
+  pieces.push(typeUrlField(p.typeUrl), [5, p.nonce]);
+  for (const name of p.removed) pieces.push([6, name]);
+  if (p.controlPlaneId) pieces.push(controlPlaneEntry(7, p.controlPlaneId));
+  return assemble(pieces);
 }
 
 /** One field of a response: a string field, or bytes already encoded with their tag. */
@@ -95,15 +148,27 @@ function assemble(pieces: readonly Piece[]): Buffer {
   return out;
 }
 
+/** `type_url = 4` (in both responses): encoded once per type. */
+const typeUrlFields = new Map<string, Uint8Array>();
+function typeUrlField(typeUrl: string): Piece {
+  let field = typeUrlFields.get(typeUrl);
+  if (!field) {
+    field = assemble([[4, typeUrl]]);
+    // Clients may ask for any type URL: only so many are kept.
+    if (typeUrlFields.size < 64) typeUrlFields.set(typeUrl, field);
+  }
+  return field;
+}
+
 /** `ControlPlane{identifier = 1}` as field `field`: the same bytes on every response of a server. */
-const controlPlanes = new Map<string, Uint8Array>();
+const controlPlanes: Map<string, Uint8Array>[] = [];
 function controlPlaneEntry(field: number, id: string): Uint8Array {
-  const key = `${field}\0${id}`;
-  let entry = controlPlanes.get(key);
+  const byId = (controlPlanes[field] ??= new Map());
+  let entry = byId.get(id);
   if (!entry) {
     const inner = assemble([[1, id]]);
     entry = Buffer.concat([Buffer.from([(field << 3) | 2]), varint(inner.length), inner]);
-    if (controlPlanes.size < 64) controlPlanes.set(key, entry);
+    if (byId.size < 64) byId.set(id, entry);
   }
   return entry;
 }

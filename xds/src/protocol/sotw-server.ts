@@ -5,7 +5,7 @@ import type { EncodedResource } from '../resources/encoded.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { decidePush, onRequest, onSent, type RequestView, type TypeState } from './ack.js';
 import type { DiscoveryRequestObject } from './ads-service.js';
-import { encodeDiscoveryResponse, responseVersion } from './response.js';
+import { encodeDiscoveryResponse, responseVersion, versionWith } from './response.js';
 import { StreamServer } from './stream-server.js';
 import {
   namesInError,
@@ -23,10 +23,10 @@ interface TypeEntry {
   state: TypeState;
   /** Source epoch when this type was last generated for the stream (0: never). */
   evaluatedEpoch: number;
-  /** name → version of our latest response. */
-  sent: Map<string, string>;
+  /** name → version of our latest response (replaced on every response, never changed: shared). */
+  sent: ReadonlyMap<string, string>;
   /** name → version of the response the client last ACKed. */
-  acked: Map<string, string>;
+  acked: ReadonlyMap<string, string>;
   /** name → refused version and error (the resources the NACK names, else the whole response). */
   nacked: Map<string, { version: string; error: string; at: Date }>;
 }
@@ -72,6 +72,11 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     return entry.state.forceSend || super.shouldPush(proxy, typeUrl, entry);
   }
 
+  /** A partial push checks the subscribed names itself (namesChangedSince): not twice. */
+  protected override pushVisits(proxy: XdsProxy, typeUrl: string, entry: TypeEntry): boolean {
+    return (this.partialApplies(proxy, typeUrl, entry.state) && entry.state.sentVersion !== undefined) || super.pushVisits(proxy, typeUrl, entry);
+  }
+
   /** Per stream, type and resource: what was sent, ACKed and NACKed (CSDS). */
   bookkeeping(): StreamBookkeeping[] {
     return [...this.streams.values()]
@@ -112,7 +117,8 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0, sent: new Map(), acked: new Map(), nacked: new Map() };
     entry.state = state;
     stream.types.set(typeUrl, entry);
-    this.track(stream, typeUrl, entry);
+    // (An ACK names what it named before, the same set: the index need not hear of it.)
+    if (!prev || !sameSubscription || prev.evaluatedEpoch === 0) this.track(stream, typeUrl, entry);
     if (kind === 'ACK') {
       // `sent` is replaced on every response, never changed: share it.
       entry.acked = entry.sent;
@@ -172,36 +178,51 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     entry.state = decision.state;
     if (!decision.push) return false;
     const carried = trigger === 'push' ? changedOnly(typeUrl, entry, list, proxy.generator === 'grpc') : list;
-    return this.send(stream, typeUrl, entry, version, list, carried, trigger);
+    return this.send(stream, typeUrl, entry, version, new Map(list.map((r) => [r.name, r.version])), carried, trigger);
   }
 
   /**
    * A push of a type whose responses may carry only what changed (changedOnly), to a client
    * in a plain ACKed state: only the subscribed names the change reached are generated; the
-   * others keep the versions last sent (they cannot differ), which is all version_info
-   * needs. Undefined when this does not apply (the full path decides): a wildcard, a NACK
-   * or resend owed, names not told apart, or a reached resource that went away.
+   * others keep the versions last sent (they cannot differ), and version_info is the sent
+   * one updated for what changed (versionWith). Undefined when this does not apply (the
+   * full path decides): a wildcard, a NACK or resend owed, names not told apart, or a
+   * reached resource that went away.
    */
   private partialPush(stream: SotwStream, typeUrl: string, entry: TypeEntry): boolean | undefined {
     const proxy = stream.proxy!;
     const { state } = entry;
-    const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
-    if (!rule || (rule === 'grpc' && proxy.generator !== 'grpc')) return undefined;
-    if (state.wildcard || state.status !== 'ACKED' || state.forceSend || state.sentVersion === undefined) return undefined;
+    if (!this.partialApplies(proxy, typeUrl, state) || state.sentVersion === undefined) return undefined;
     const reached = this.source.namesChangedSince(proxy, typeUrl, entry.evaluatedEpoch, state.names);
     if (!reached || reached.size === state.names.size) return undefined;
     const changed = reached.size === 0 ? [] : (this.source.resources(proxy, typeUrl, reached) ?? []);
-    for (const name of reached) if (entry.sent.has(name) && !changed.some((r) => r.name === name)) return undefined;
+    if (changed.length < reached.size) {
+      const present = new Set(changed.map((r) => r.name));
+      for (const name of reached) if (entry.sent.has(name) && !present.has(name)) return undefined;
+    }
     entry.evaluatedEpoch = this.source.epoch;
-    const held = new Map(entry.sent);
-    for (const r of changed) held.set(r.name, r.version);
-    const list = [...held].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, version]) => ({ name, version }) as EncodedResource);
-    const version = responseVersion(list);
+    let version = state.sentVersion;
+    let sent: Map<string, string> | undefined;
+    const carried: EncodedResource[] = [];
+    for (const r of changed) {
+      const before = entry.sent.get(r.name);
+      if (before === r.version) continue;
+      version = versionWith(version, r.name, before, r.version);
+      (sent ??= copy(entry.sent)).set(r.name, r.version);
+      carried.push(r);
+    }
+    if (!sent) return false;
     const decision = decidePush(state, version);
     entry.state = decision.state;
     if (!decision.push) return false;
-    const carried = changed.filter((r) => entry.sent.get(r.name) !== r.version);
-    return this.send(stream, typeUrl, entry, version, list, carried, 'push');
+    return this.send(stream, typeUrl, entry, version, sent, carried, 'push');
+  }
+
+  /** Whether a push of this type to this client may go the partial way (see partialPush). */
+  private partialApplies(proxy: XdsProxy, typeUrl: string, state: TypeState): boolean {
+    const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
+    if (!rule || (rule === 'grpc' && proxy.generator !== 'grpc')) return false;
+    return !state.wildcard && state.status === 'ACKED' && !state.forceSend;
   }
 
   private send(
@@ -209,7 +230,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     typeUrl: string,
     entry: TypeEntry,
     version: string,
-    list: readonly Pick<EncodedResource, 'name' | 'version'>[],
+    sent: ReadonlyMap<string, string>,
     carried: readonly EncodedResource[],
     trigger: 'request' | 'push',
   ): boolean {
@@ -231,7 +252,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       return false;
     }
     entry.state = onSent(entry.state, version, nonce);
-    entry.sent = new Map(list.map((r) => [r.name, r.version]));
+    entry.sent = sent;
     this.callbacks.emit('onResponse', {
       stream,
       typeUrl,
@@ -242,10 +263,17 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       trigger,
     });
     if (debugEnabled(this.logger)) {
-      this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: list.length, trigger }, 'xDS response sent');
+      this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: sent.size, trigger }, 'xDS response sent');
     }
     return true;
   }
+}
+
+/** A copy of a small map (forEach: no entry arrays, as `new Map(map)` makes). */
+function copy<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
+  const out = new Map<K, V>();
+  map.forEach((v, k) => out.set(k, v));
+  return out;
 }
 
 function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {

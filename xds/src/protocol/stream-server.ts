@@ -52,6 +52,14 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
     return this.source.changedSince(proxy, typeUrl, entry.evaluatedEpoch, subscribedNames(entry.state));
   }
 
+  /**
+   * Whether a push goes on to respond for this type; a protocol whose respond checks the
+   * subscribed names itself answers yes for those, so they are not gone over twice.
+   */
+  protected pushVisits(proxy: XdsProxy, typeUrl: string, entry: E): boolean {
+    return this.shouldPush(proxy, typeUrl, entry);
+  }
+
   /** The grpc-js handler of the aggregated service. */
   readonly handle = (call: grpc.ServerDuplexStream<Req, Buffer>): void => this.open(call, undefined);
 
@@ -136,12 +144,13 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
   }
 
   /** The streams a new snapshot may change, with the types to look at (pushAll's first half). */
-  dueStreams(): Map<S, Set<string>> {
-    const due = new Map<S, Set<string>>();
+  dueStreams(): Map<S, string[]> {
+    // (Arrays: a stream is due for one or two types, and a round lists thousands of streams.)
+    const due = new Map<S, string[]>();
     const add = (stream: S, typeUrl: string) => {
-      let types = due.get(stream);
-      if (!types) due.set(stream, (types = new Set()));
-      types.add(typeUrl);
+      const types = due.get(stream);
+      if (!types) due.set(stream, [typeUrl]);
+      else if (!types.includes(typeUrl)) types.push(typeUrl);
     };
     for (const group of this.subscriptions.all()) {
       for (const stream of group.wildcard) add(stream, group.typeUrl);
@@ -158,14 +167,14 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
   }
 
   /** Pushes one due stream (pushAll's second half); a stream closed meanwhile is skipped. */
-  pushStream(stream: S, types: ReadonlySet<string>, startedAt: number): void {
+  pushStream(stream: S, types: readonly string[], startedAt: number): void {
     const proxy = stream.proxy;
     if (!proxy || stream.closed) return;
     let pushed = false;
     for (const typeUrl of orderTypes(types)) {
       const entry = stream.types.get(typeUrl);
       if (!entry) continue;
-      if (!this.shouldPush(proxy, typeUrl, entry)) {
+      if (!this.pushVisits(proxy, typeUrl, entry)) {
         entry.evaluatedEpoch = this.source.epoch;
         continue;
       }

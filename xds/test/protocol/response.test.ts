@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse, responseVersion } from '../../src/protocol/response.js';
+import { encodeDeltaDiscoveryResponse, encodeDiscoveryResponse, responseVersion, versionWith } from '../../src/protocol/response.js';
 import { encodeResource, type EncodedResource } from '../../src/resources/encoded.js';
 import { clusterType } from '../../src/resources/cluster.js';
 import { edsCluster } from '../../src/generators/grpc/cds.js';
@@ -37,6 +37,20 @@ describe('DiscoveryResponse assembly from pre-encoded resources', () => {
     expect(responseVersion([cluster('a')])).not.toBe(responseVersion([cluster('b')]));
     expect(responseVersion([])).toMatch(/^[0-9a-f]{16}$/);
     expect(cluster('a').version).toBe(cluster('a').version);
+  });
+
+  it('a set version updated for what changed equals the version of the new set, in any order', () => {
+    const [a, b, c] = [cluster('a'), cluster('b'), cluster('c')];
+    const b2 = { name: 'b', version: 'f'.repeat(16) };
+    const ab = responseVersion([a, b]);
+    expect(responseVersion([b, a])).toBe(ab);
+    expect(versionWith(ab, 'b', b.version, b2.version)).toBe(responseVersion([a, b2]));
+    expect(versionWith(ab, 'c', undefined, c.version)).toBe(responseVersion([a, b, c]));
+    expect(versionWith(ab, 'a', a.version, undefined)).toBe(responseVersion([b]));
+    expect(versionWith(versionWith(ab, 'b', b.version, b2.version), 'b', b2.version, b.version)).toBe(ab);
+    // The name counts, not only the version: the same content under another name is another set.
+    expect(responseVersion([{ name: 'x', version: a.version }])).not.toBe(responseVersion([{ name: 'y', version: a.version }]));
+    expect(responseVersion([{ name: 'ab', version: 'c' }])).not.toBe(responseVersion([{ name: 'a', version: 'bc' }]));
   });
 
   it('DeltaDiscoveryResponse: Resource{version, Any, name} per resource, removed names, the same bytes on every push', () => {
