@@ -138,24 +138,27 @@ export class ChangeLog {
 export class DependencyIndex {
   private readonly byKey = new Map<SnapshotInput, Map<string, Set<string>>>();
   private readonly any = new Map<SnapshotInput, Set<string>>();
+  /** Each name's dependencies as indexed (the object dependenciesOf gave). */
+  private readonly indexed = new Map<string, ResourceDependencies | undefined>();
 
   constructor(
     names: Iterable<string>,
     private readonly inputs: readonly SnapshotInput[],
     dependenciesOf: (name: string) => ResourceDependencies | undefined,
   ) {
-    for (const name of names) {
-      const deps = dependenciesOf(name);
-      for (const input of inputs) {
-        const keys = deps?.[input];
-        if (!keys) {
-          addTo(this.any, input, name);
-          continue;
-        }
-        let m = this.byKey.get(input);
-        if (!m) this.byKey.set(input, (m = new Map()));
-        for (const k of keys) addTo(m, k, name);
-      }
+    for (const name of names) this.add(name, dependenciesOf(name));
+  }
+
+  /**
+   * Indexes again the names whose dependencies dependenciesOf now answers with another
+   * object (they were dropped and computed afresh); the others are left as they are.
+   */
+  refresh(dependenciesOf: (name: string) => ResourceDependencies | undefined): void {
+    for (const [name, before] of this.indexed) {
+      const now = dependenciesOf(name);
+      if (now === before) continue;
+      this.remove(name, before);
+      this.add(name, now);
     }
   }
 
@@ -172,10 +175,43 @@ export class DependencyIndex {
     }
     return out;
   }
+
+  private add(name: string, deps: ResourceDependencies | undefined): void {
+    this.indexed.set(name, deps);
+    for (const input of this.inputs) {
+      const keys = deps?.[input];
+      if (!keys) {
+        addTo(this.any, input, name);
+        continue;
+      }
+      let m = this.byKey.get(input);
+      if (!m) this.byKey.set(input, (m = new Map()));
+      for (const k of keys) addTo(m, k, name);
+    }
+  }
+
+  private remove(name: string, deps: ResourceDependencies | undefined): void {
+    for (const input of this.inputs) {
+      const keys = deps?.[input];
+      if (!keys) {
+        removeFrom(this.any, input, name);
+        continue;
+      }
+      const m = this.byKey.get(input);
+      if (m) for (const k of keys) removeFrom(m, k, name);
+    }
+  }
 }
 
 function addTo<K>(m: Map<K, Set<string>>, k: K, name: string): void {
   const set = m.get(k);
   if (set) set.add(name);
   else m.set(k, new Set([name]));
+}
+
+function removeFrom<K>(m: Map<K, Set<string>>, k: K, name: string): void {
+  const set = m.get(k);
+  if (!set) return;
+  set.delete(name);
+  if (set.size === 0) m.delete(k);
 }

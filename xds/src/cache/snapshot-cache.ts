@@ -4,8 +4,9 @@ import type { XdsLogger } from '../logger.js';
 import type { ResourceSource, SubscribedNames } from '../protocol/source.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
-import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS } from './change-log.js';
+import { affects, ChangeLog, changedKeys, DependencyIndex, SNAPSHOT_INPUTS, type InputChanges } from './change-log.js';
 import { ContributionStage } from './contributions.js';
+import { ReachHistory } from './reach-history.js';
 import { ResourceCache, type Refusal } from './resource-cache.js';
 
 /** reachedSince's answers that are not a list of names. */
@@ -39,12 +40,20 @@ export class SnapshotCache implements ResourceSource {
   private lastFullSweep = 0;
   /** Per generator, the subscribed names this epoch's change reached (changedNames). */
   private readonly reached = new Map<Generator, Set<string>>();
+  /** Per generator, when each subscribed name was last reached (what changed since any epoch). */
+  private readonly history = new Map<Generator, ReachHistory>();
   /** Generators that served a wildcard subscription since the last round. */
   private readonly wildcards = new Set<Generator>();
-  /** Per generator, name → dependencies in the current snapshot (kept while only endpoints change). */
-  private deps = new Map<Generator, Map<string, ResourceDependencies>>();
-  /** Bumped whenever `deps` is dropped: dependency indexes built before are stale. */
+  /**
+   * Per generator, name → dependencies in the current snapshot. A change drops only the
+   * entries it reaches: a generator's dependencies read no more than they list
+   * (Generator.dependencies), so the others are still right.
+   */
+  private readonly deps = new Map<Generator, Map<string, ResourceDependencies>>();
+  /** Bumped whenever entries of `deps` are dropped: dependency indexes look theirs over. */
   private depsGeneration = 0;
+  /** The generation at which `deps` was last emptied (indexes older than it are built anew). */
+  private depsEmptiedAt = 0;
   /** Per subscription group (its byName map): its names indexed by dependency. */
   private readonly indexes = new WeakMap<object, { revision: number; generation: number; index: DependencyIndex }>();
   private readonly caches = new Map<Generator, ResourceCache>();
@@ -80,11 +89,9 @@ export class SnapshotCache implements ResourceSource {
     const keys = prev?.version === next.version ? new Map<SnapshotInput, Set<string>>() : changedKeys(prev, next);
     const changed = SNAPSHOT_INPUTS.filter((input) => !prev || keys.has(input));
     this.snapshot = next;
-    // Dependencies never read endpoints (Generator.dependencies): keep them while only endpoints change.
-    if (!prev || [...keys.keys()].some((input) => input !== 'endpoints')) {
-      this.deps = new Map();
-      this.depsGeneration++;
-    }
+    // Dependencies never read endpoints (Generator.dependencies): kept while only endpoints change.
+    if (!prev) this.emptyDependencies();
+    else if ([...keys.keys()].some((input) => input !== 'endpoints')) this.dropReachedDependencies(keys);
     if (changed.length === 0) return changed;
     this.currentEpoch++;
     this.log.record(this.currentEpoch, keys);
@@ -92,6 +99,24 @@ export class SnapshotCache implements ResourceSource {
     for (const cache of this.caches.values()) cache.epoch = this.currentEpoch;
     this.contributions.epoch = this.currentEpoch;
     return changed;
+  }
+
+  private emptyDependencies(): void {
+    this.deps.clear();
+    this.depsEmptiedAt = ++this.depsGeneration;
+  }
+
+  /** Drops the dependencies a change may have changed: those of the names it reaches. */
+  private dropReachedDependencies(changes: InputChanges): void {
+    let dropped = false;
+    for (const [generator, byName] of this.deps) {
+      for (const [name, deps] of byName) {
+        if (!affects(changes, generator.inputs, deps)) continue;
+        byName.delete(name);
+        dropped = true;
+      }
+    }
+    if (dropped) this.depsGeneration++;
   }
 
   /**
@@ -122,7 +147,12 @@ export class SnapshotCache implements ResourceSource {
       // (`since` is always known: the log holds twice SWEEP_EVERY epochs.)
       if (since) cache.sweep((name) => affects(since, generator.inputs, this.dependenciesOf(generator, name)), this.lastFullSweep + 1);
     }
-    if (full) this.lastFullSweep = this.currentEpoch;
+    if (full) {
+      this.lastFullSweep = this.currentEpoch;
+      // Names nobody subscribes to any more leave dependencies and history behind: start afresh now and then.
+      this.emptyDependencies();
+      for (const h of this.history.values()) h.prune();
+    }
     this.reached.clear();
     this.wildcards.clear();
     this.contributions.endRound();
@@ -162,8 +192,12 @@ export class SnapshotCache implements ResourceSource {
     if (this.contributions.has(typeUrl)) return epoch < this.currentEpoch ? ALL : NONE;
     const generator = this.generators.lookup(proxy.generator, typeUrl);
     if (!generator || !generator.inputs.some((i) => (this.changedAt.get(i) ?? 0) > epoch)) return NONE;
+    if (!names || !generator.dependencies) return ALL;
+    // When each name was last reached, as the rounds found: exact for any epoch since it was watched.
+    const known = this.history.get(generator)?.since(names, epoch, first);
+    if (known !== undefined) return known === 'none' ? NONE : known;
     const changes = this.log.since(epoch);
-    if (!names || !generator.dependencies || !changes) return ALL;
+    if (!changes) return ALL;
     let out: Set<string> | undefined;
     for (const name of names) {
       if (!affects(changes, generator.inputs, this.dependenciesOf(generator, name))) continue;
@@ -178,13 +212,21 @@ export class SnapshotCache implements ResourceSource {
     const generator = this.generators.lookup(generatorName, typeUrl);
     if (!generator || !generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch)) return new Set();
     if (!generator.dependencies) return undefined;
+    let history = this.history.get(generator);
+    if (!history) this.history.set(generator, (history = new ReachHistory()));
     let cached = this.indexes.get(subscribed.byName);
-    if (!cached || cached.revision !== subscribed.revision || cached.generation !== this.depsGeneration) {
+    history.watch(subscribed.byName, this.currentEpoch, !cached || cached.revision !== subscribed.revision);
+    if (!cached || cached.revision !== subscribed.revision || cached.generation < this.depsEmptiedAt) {
       const index = new DependencyIndex(subscribed.byName.keys(), generator.inputs, (name) => this.dependenciesOf(generator, name));
       cached = { revision: subscribed.revision, generation: this.depsGeneration, index };
       this.indexes.set(subscribed.byName, cached);
+    } else if (cached.generation !== this.depsGeneration) {
+      // Some dependencies were dropped since: only those names are indexed again.
+      cached.index.refresh((name) => this.dependenciesOf(generator, name));
+      cached.generation = this.depsGeneration;
     }
     const out = cached.index.reached(this.log.latest());
+    history.recordReached(out, this.currentEpoch);
     let reached = this.reached.get(generator);
     if (!reached) this.reached.set(generator, (reached = new Set()));
     for (const name of out) reached.add(name);

@@ -53,7 +53,9 @@ export interface Generator {
    * subscribed names no changed host reaches, so an endpoint change costs
    * O(its watchers), not O(proxies). Without it, any change of an input regenerates
    * every proxy's resources of this type. It must not read `snapshot.endpoints` (the
-   * answers are kept while only endpoints change).
+   * answers are kept while only endpoints change), and it must read no more of the
+   * snapshot than it lists, within the generator's inputs (after a change, only the
+   * answers of the names the change reaches are computed again; also tested there).
    */
   dependencies?(snapshot: MeshSnapshot, name: string): ResourceDependencies;
 }
@@ -64,15 +66,27 @@ export interface Generator {
  */
 export class GeneratorRegistry {
   private readonly byKey = new Map<string, Generator>();
+  /** generator name ('' for none) → type URL → what lookup answers (null: nothing); reset by register. */
+  private resolved = new Map<string, Map<string, Generator | null>>();
 
   /** Registers for nodes whose GENERATOR is `forGenerator`, or as the fallback when omitted. */
   register(generator: Generator, forGenerator?: string): this {
     this.byKey.set(forGenerator ? `${forGenerator}/${generator.typeUrl}` : generator.typeUrl, generator);
+    this.resolved = new Map();
     return this;
   }
 
+  /** (Looked up several times per proxy in a push: answered from a map of maps, no key built.) */
   lookup(generatorName: string | undefined, typeUrl: string): Generator | undefined {
-    return (generatorName ? this.byKey.get(`${generatorName}/${typeUrl}`) : undefined) ?? this.byKey.get(typeUrl);
+    let byType = this.resolved.get(generatorName ?? '');
+    // Clients choose their GENERATOR and the type URLs they ask for: only so many answers are kept.
+    if (!byType && this.resolved.size < 64) this.resolved.set(generatorName ?? '', (byType = new Map()));
+    let found = byType?.get(typeUrl);
+    if (found === undefined) {
+      found = (generatorName ? this.byKey.get(`${generatorName}/${typeUrl}`) : undefined) ?? this.byKey.get(typeUrl) ?? null;
+      if (byType && byType.size < 256) byType.set(typeUrl, found);
+    }
+    return found ?? undefined;
   }
 
   keys(): string[] {

@@ -7,7 +7,7 @@ import { grpcRouteGenerator } from '../../src/generators/grpc/rds.js';
 import { grpcListenerGenerator } from '../../src/generators/grpc/lds.js';
 import { GeneratorRegistry } from '../../src/generators/generator.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/resources/type-urls.js';
-import { aProxy, aRouteTable, aService, aWorkload, canarySnapshot, GREETER } from '../helpers/builders.js';
+import { aProxy, aRouteTable, aService, aSnapshot, aWorkload, canarySnapshot, GREETER } from '../helpers/builders.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 const LISTENER = `${GREETER}:50051`;
@@ -85,8 +85,8 @@ describe('SnapshotCache: per-name change tracking', () => {
   const OTHER = 'other.default.svc.cluster.local';
   const G = `outbound|50051||${GREETER}`;
   const O = `outbound|50051||${OTHER}`;
-  const mesh = (v2Port: number) =>
-    canarySnapshot({ v2Port }).withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at('10.0.9.1').build()).build();
+  const mesh = (v2Port: number, otherAt = '10.0.9.1') =>
+    canarySnapshot({ v2Port }).withService(aService(OTHER).build()).withWorkloads(aWorkload(OTHER, 'o1').at(otherAt).build()).build();
   const subscribed = (...names: string[]) => ({ byName: new Map(names.map((n) => [n, new Set()])), revision: 1 });
 
   it('names the subscribed resources a change reaches, per kind of proxy', () => {
@@ -102,6 +102,64 @@ describe('SnapshotCache: per-name change tracking', () => {
     expect(cache.changedNames('sidecar', ENDPOINT_TYPE_URL, subs)).toBeUndefined();
     expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O]))).toBe(false);
     expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O, G]))).toBe(true);
+  });
+
+  it('knows which names changed since an epoch the change log no longer holds', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const subs = subscribed(G, O);
+    cache.setSnapshot(mesh(1));
+    cache.changedNames('grpc', ENDPOINT_TYPE_URL, subs);
+    cache.endRound();
+    const before = cache.epoch;
+    // 150 endpoint changes of other only (the log holds 64 epochs).
+    for (let i = 1; i <= 150; i++) {
+      cache.setSnapshot(mesh(1, `10.0.9.${(i % 200) + 2}`));
+      cache.changedNames('grpc', ENDPOINT_TYPE_URL, subs);
+      cache.endRound();
+    }
+    expect(cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([G]))).toEqual(new Set());
+    expect(cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([G, O]))).toEqual(new Set([O]));
+    expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([G]))).toBe(false);
+    // A name the rounds never looked at: no history, so it may have changed.
+    expect(cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([G, `outbound|50051|v1|${GREETER}`]))).toBeUndefined();
+  });
+
+  it("answers from the rounds' findings only for the names they looked at", () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    cache.setSnapshot(mesh(1));
+    const before = cache.epoch;
+    cache.setSnapshot(mesh(2));
+    // The round looked at other's subscribers only: greeter (reached, never indexed) is checked in full.
+    expect([...cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(O))!]).toEqual([]);
+    expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O]))).toBe(false);
+    expect(cache.changedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([G]))).toBe(true);
+    expect([...cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O, G]))!]).toEqual([G]);
+    // Next round other moves: a stream that looked two epochs back gets both changes, not this round's.
+    cache.endRound();
+    cache.setSnapshot(mesh(2, '10.0.9.2'));
+    expect([...cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(G, O))!]).toEqual([O]);
+    expect([...cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before, new Set([O, G]))!].sort()).toEqual([G, O].sort());
+    expect([...cache.namesChangedSince(aProxy(), ENDPOINT_TYPE_URL, before + 1, new Set([O, G]))!]).toEqual([O]);
+  });
+
+  it('after a config change, the dependency indexes know the new dependencies of the names it reached', () => {
+    const [A, B, C] = ['a.default.svc.cluster.local', 'b.default.svc.cluster.local', 'c.default.svc.cluster.local'];
+    const build = (routes: { host: string; weight: number }[], cAt: string) => {
+      const b = aSnapshot();
+      for (const h of [A, B, C]) b.withService(aService(h).build()).withWorkloads(aWorkload(h, `${h}-1`).at(h === C ? cAt : '10.0.0.1').build());
+      return b.withRoutes(aRouteTable(A, [{ destinations: routes }])).build();
+    };
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const subs = subscribed(`${A}:50051`, `${B}:50051`);
+    cache.setSnapshot(build([{ host: B, weight: 100 }], '10.0.2.1'));
+    cache.changedNames('grpc', ROUTE_TYPE_URL, subs);
+    cache.endRound();
+    // a's routes now split between b and c: its route config reads c's endpoints (a split skips an empty side).
+    cache.setSnapshot(build([{ host: B, weight: 50 }, { host: C, weight: 50 }], '10.0.2.1'));
+    expect([...cache.changedNames('grpc', ROUTE_TYPE_URL, subs)!]).toEqual([`${A}:50051`]);
+    cache.endRound();
+    cache.setSnapshot(build([{ host: B, weight: 50 }, { host: C, weight: 50 }], '10.0.2.9'));
+    expect([...cache.changedNames('grpc', ROUTE_TYPE_URL, subs)!]).toEqual([`${A}:50051`]);
   });
 
   it('keeps what proxies the change did not reach still hold; drops what the ones it reached no longer use', () => {

@@ -108,6 +108,24 @@ function missedChanges(g: Generator, dependencies: NonNullable<Generator['depend
   return { misses, skipped };
 }
 
+/** Every (change, name) the change does not reach whose dependencies differ after it. */
+function staleDependencies(g: Generator, dependencies: NonNullable<Generator['dependencies']>): { stale: string[]; kept: number } {
+  const base = mesh();
+  const stale: string[] = [];
+  let kept = 0;
+  for (const [what, m] of MUTATIONS) {
+    const next = mesh(m);
+    const changes = changedKeys(base, next);
+    for (const name of namesFor(g.typeUrl)) {
+      const before = dependencies(base, name);
+      if (affects(changes, g.inputs, before)) continue;
+      kept++;
+      if (JSON.stringify(dependencies(next, name)) !== JSON.stringify(before)) stale.push(`${what}: ${name}`);
+    }
+  }
+  return { stale, kept };
+}
+
 describe('grpc generators: dependencies cover everything a resource reads', () => {
   it.each(grpcGenerators.map((g) => [g.resourceType.shortName, g] as const))('%s', (_t, g) => {
     expect(g.dependencies).toBeDefined();
@@ -115,6 +133,23 @@ describe('grpc generators: dependencies cover everything a resource reads', () =
     expect(misses).toEqual([]);
     // Not vacuous: most (change, name) pairs are skipped, which is the point.
     expect(skipped).toBeGreaterThan(namesFor(g.typeUrl).length * MUTATIONS.length * 0.5);
+  });
+
+  it.each(grpcGenerators.map((g) => [g.resourceType.shortName, g] as const))('%s: dependencies a change does not reach stay as they were', (_t, g) => {
+    // The cache keeps those answers across config changes and computes again only the reached ones.
+    const { stale, kept } = staleDependencies(g, g.dependencies!.bind(g));
+    expect(stale).toEqual([]);
+    expect(kept).toBeGreaterThan(0);
+  });
+
+  it('that check catches dependencies that read more than they list', () => {
+    // RDS also naming what d routes to, without listing d's route table.
+    const { stale } = staleDependencies(grpcRouteGenerator, (s, n) => {
+      const deps = grpcRouteGenerator.dependencies!(s, n);
+      const viaD = (s.routes.get(D)?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.host));
+      return { ...deps, services: [...new Set([...(deps.services ?? []), ...viaD])] };
+    });
+    expect(stale).toContain(`route table of d (now to b): ${C}:50051`);
   });
 
   it('the check catches dependencies that leave something out', () => {
