@@ -30,36 +30,50 @@ export interface ProxyScope {
  * subscriber of a changed name asks for it; proxies alike share the work and the answer.
  */
 export function namedPerScope<T>(scope: ProxyScope, kind: string, names: ReadonlySet<string>, one: (name: string) => T | undefined): T[] {
+  const made = scope.memo(kind, newNameMap) as Map<string, T | null>;
   const out: T[] = [];
   for (const name of names) {
-    const res = scope.memo(`${kind}|${name}`, () => one(name) ?? null);
+    let res = made.get(name);
+    if (res === undefined) made.set(name, (res = one(name) ?? null));
     if (res !== null) out.push(res);
   }
   return out;
 }
 
+const newNameMap = (): Map<string, unknown> => new Map();
+
 const scopes = new WeakMap<MeshSnapshot, Map<string, ProxyScope>>();
 /** Per proxy object, its scope in the latest snapshot it was asked for (a push asks for every stream). */
-const lastScope = new WeakMap<object, { readonly snapshot: MeshSnapshot; readonly scope: ProxyScope }>();
+const lastScope = new WeakMap<object, { snapshot: MeshSnapshot; scope: ProxyScope; readonly subject: string }>();
 
 /** The proxy's scope in `snapshot`; proxies with the same namespace and labels share one. */
 export function proxyScope(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>): ProxyScope {
   const last = lastScope.get(proxy);
   if (last?.snapshot === snapshot) return last.scope;
-  const scope = scopeOf(snapshot, proxy);
-  lastScope.set(proxy, { snapshot, scope });
+  // A proxy's namespace and labels do not change (they come with its node): its subject key is kept.
+  const subject = last?.subject ?? subjectKey(proxy);
+  const scope = scopeOf(snapshot, proxy, subject);
+  if (last) {
+    last.snapshot = snapshot;
+    last.scope = scope;
+  } else {
+    lastScope.set(proxy, { snapshot, scope, subject });
+  }
   return scope;
 }
 
-function scopeOf(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>): ProxyScope {
+function subjectKey(proxy: Pick<XdsProxy, 'namespace' | 'labels'>): string {
+  const labels = Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${proxy.namespace}\0${JSON.stringify(labels)}`;
+}
+
+function scopeOf(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>, subject: string): ProxyScope {
   let bySubject = scopes.get(snapshot);
   if (!bySubject) {
     bySubject = new Map();
     scopes.set(snapshot, bySubject);
   }
-  const labels = Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const subjectKey = `${proxy.namespace}\0${JSON.stringify(labels)}`;
-  const hit = bySubject.get(subjectKey);
+  const hit = bySubject.get(subject);
   if (hit) return hit;
   const sidecar = snapshot.sidecars.size > 0 ? sidecarScopeFor(snapshot.sidecars, proxy) : undefined;
   const memo = new Map<string, boolean>();
@@ -84,6 +98,6 @@ function scopeOf(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'la
       return value;
     },
   };
-  bySubject.set(subjectKey, scope);
+  bySubject.set(subject, scope);
   return scope;
 }

@@ -54,8 +54,8 @@ export function isNack(req: RequestView): boolean {
 
 /**
  * The ACK/NACK part of a request (its nonce and error_detail), shared by SotW and delta:
- * `prev` is the state before the request, `next` the state with the request's
- * subscription already applied. STALE: the nonce is not the one of our latest response
+ * `prev` is the state before the request, `change` the request's subscription (applied
+ * over `prev` in the state returned). STALE: the nonce is not the one of our latest response
  * (the answer is ignored). UPDATE: nothing sent yet, or that response was already
  * answered. ACK / NACK: answers our latest response.
  */
@@ -68,14 +68,19 @@ export interface AnswerView {
   readonly heldVersion: string | undefined;
 }
 
-export function onAnswer(prev: TypeState, next: TypeState, a: AnswerView): { kind: Exclude<RequestKind, 'INITIAL'>; state: TypeState } {
-  if (a.nonce !== (prev.sentNonce ?? '')) return { kind: 'STALE', state: next };
-  if (prev.sentNonce === undefined || prev.handledNonce === a.nonce) return { kind: 'UPDATE', state: next };
+export function onAnswer(
+  prev: TypeState,
+  change: SubscriptionChange,
+  a: AnswerView,
+): { kind: Exclude<RequestKind, 'INITIAL'>; state: TypeState } {
+  if (a.nonce !== (prev.sentNonce ?? '')) return { kind: 'STALE', state: { ...prev, ...change } };
+  if (prev.sentNonce === undefined || prev.handledNonce === a.nonce) return { kind: 'UPDATE', state: { ...prev, ...change } };
   if (a.errorDetail && (a.errorDetail.code !== 0 || a.errorDetail.message !== '')) {
     return {
       kind: 'NACK',
       state: {
-        ...next,
+        ...prev,
+        ...change,
         status: 'NACKED',
         handledNonce: a.nonce,
         ...(prev.sentVersion !== undefined ? { nackedVersion: prev.sentVersion } : {}),
@@ -84,7 +89,15 @@ export function onAnswer(prev: TypeState, next: TypeState, a: AnswerView): { kin
       },
     };
   }
-  return { kind: 'ACK', state: { ...next, status: 'ACKED', handledNonce: a.nonce, ackedVersion: a.ackVersion } };
+  // (One object per ACK: thousands of streams answer every push.)
+  return { kind: 'ACK', state: { ...prev, ...change, status: 'ACKED', handledNonce: a.nonce, ackedVersion: a.ackVersion } };
+}
+
+/** What a request changes of the subscription, applied over the previous state by onAnswer. */
+export interface SubscriptionChange {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+  readonly forceSend?: boolean;
 }
 
 export function onRequest(prev: TypeState | undefined, req: RequestView): { kind: RequestKind; state: TypeState } {
@@ -107,8 +120,7 @@ export function onRequest(prev: TypeState | undefined, req: RequestView): { kind
   // An ACK names what it names before: the set is shared, not rebuilt (TypeState is never mutated).
   const names = sameAs(prev.names, req.names) ? prev.names : new Set(req.names.filter((n) => n !== '*'));
   const grew = (wildcard && !prev.wildcard) || (names !== prev.names && [...names].some((n) => !prev.names.has(n)));
-  const next: TypeState = { ...prev, wildcard, names, forceSend: prev.forceSend || grew };
-  return onAnswer(prev, next, {
+  return onAnswer(prev, { wildcard, names, forceSend: prev.forceSend || grew }, {
     nonce: req.nonce,
     ...(req.errorDetail ? { errorDetail: req.errorDetail } : {}),
     ackVersion: req.versionInfo,
@@ -147,10 +159,9 @@ export function onDeltaRequest(prev: TypeState | undefined, req: DeltaRequestVie
     for (const n of req.unsubscribe) grown.delete(n);
   }
   const wildcard = (prev.wildcard || req.subscribe.includes('*')) && !req.unsubscribe.includes('*');
-  const next: TypeState = { ...prev, wildcard, names };
   // A pure subscription change carries no nonce.
-  if (req.nonce === '') return { kind: 'UPDATE', state: next };
-  return onAnswer(prev, next, {
+  if (req.nonce === '') return { kind: 'UPDATE', state: { ...prev, wildcard, names } };
+  return onAnswer(prev, { wildcard, names }, {
     nonce: req.nonce,
     ...(req.errorDetail ? { errorDetail: req.errorDetail } : {}),
     ackVersion: prev.sentVersion ?? '',
@@ -176,6 +187,7 @@ export function decidePush(state: TypeState, version: string): { push: boolean; 
 }
 
 export function onSent(state: TypeState, version: string, nonce: string): TypeState {
+  if (state.clientVersion === undefined) return { ...state, sentVersion: version, sentNonce: nonce, forceSend: false };
   const { clientVersion: _c, ...rest } = state;
   return { ...rest, sentVersion: version, sentNonce: nonce, forceSend: false };
 }

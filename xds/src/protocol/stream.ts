@@ -90,6 +90,8 @@ export class XdsStream implements StreamInfo {
 /** CDS, EDS, LDS, RDS first (clusters before what needs them), then any other type by name. */
 export function orderTypes(types: Iterable<string>): string[] {
   const all = [...types];
+  // A push visits one type of most streams.
+  if (all.length < 2) return all;
   const known = PUSH_ORDER.filter((t) => all.includes(t));
   return [...known, ...all.filter((t) => !PUSH_ORDER.includes(t)).sort()];
 }

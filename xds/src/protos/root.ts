@@ -70,7 +70,15 @@ export function xdsProtoRoot(): protobuf.Root {
   return shared;
 }
 
-/** A message type of the shared root by full name, e.g. `envoy.config.cluster.v3.Cluster`. */
+const types = new Map<string, protobuf.Type>();
+
+/**
+ * A message type of the shared root by full name, e.g. `envoy.config.cluster.v3.Cluster`.
+ * Remembered: protobufjs splits and joins the path on every lookup, and every request
+ * decodes with one.
+ */
 export function messageType(fullName: string): protobuf.Type {
-  return xdsProtoRoot().lookupType(fullName);
+  let type = types.get(fullName);
+  if (!type) types.set(fullName, (type = xdsProtoRoot().lookupType(fullName)));
+  return type;
 }

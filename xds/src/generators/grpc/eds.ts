@@ -30,15 +30,17 @@ export const grpcEndpointGenerator: Generator = {
     };
     if (ctx.names) {
       const out: EncodedResource[] = [];
+      const targets = scope.memo('grpc-eds', () => new Map<string, EdsTarget | null>());
       for (const name of ctx.names) {
         // Without a locality setting an assignment is the same for every caller: built once
         // per scope; with one it depends on the caller's locality and is looked up per proxy.
-        const target = scope.memo(`grpc-eds|${name}`, () => {
+        let target = targets.get(name);
+        if (target === undefined) {
           const ref = clusterTarget(ctx.snapshot, name, scope.visible);
-          if (!ref) return null;
-          const blind = localityBlind(ref);
-          return { ref, blind, shared: blind ? one(ref, undefined) : undefined };
-        });
+          const blind = !!ref && localityBlind(ref);
+          target = ref ? { ref, blind, shared: blind ? one(ref, undefined) : undefined } : null;
+          targets.set(name, target);
+        }
         const res = target && (target.blind ? target.shared : one(target.ref, ctx.proxy));
         if (res) out.push(res);
       }
@@ -48,6 +50,13 @@ export const grpcEndpointGenerator: Generator = {
   },
   dependencies: (_snapshot, name) => clusterDependencies(name),
 };
+
+/** A subscribed name's cluster in one scope, and its assignment when that is the same for every caller. */
+interface EdsTarget {
+  readonly ref: ClusterRef;
+  readonly blind: boolean;
+  readonly shared: EncodedResource | undefined;
+}
 
 /** No locality setting applies to the cluster: its assignment is the same for every caller. */
 function localityBlind(ref: ClusterRef): boolean {
