@@ -144,6 +144,9 @@ async function session(server, n, scenarios, mode = 'sotw') {
       let bytes = 0;
       let maxMs = 0;
       let acked = n;
+      // Per round as well: the first change after W2's churn finds streams last looked at many epochs ago.
+      const cpuPerRound = [];
+      let cpuAt = cpu0;
       for (let round = 0; round < P.w3Rounds; round++) {
         const { t: t0 } = await cp.call({ cmd: 'vs', k: 0 });
         const first = new Map();
@@ -159,10 +162,13 @@ async function session(server, n, scenarios, mode = 'sotw') {
         lat.push(...first.values());
         acked = Math.min(acked, first.size);
         maxMs = first.size === n ? Math.max(maxMs, ...first.values()) : null;
+        const cpuThen = (await cp.call({ cmd: 'stats' })).cpuSeconds;
+        cpuPerRound.push(Number((cpuThen - cpuAt).toFixed(4)));
+        cpuAt = cpuThen;
       }
       const cpu1 = (await cp.call({ cmd: 'stats' })).cpuSeconds;
       out.W3 = row({ scenario: 'W3', ...common, p50Ms: pct(lat, 0.5), p99Ms: pct(lat, 0.99), maxMs, ackedProxies: acked, rounds: P.w3Rounds,
-        totalBytes: Math.round(bytes / P.w3Rounds), bytesPerChangePerProxy: Math.round(bytes / P.w3Rounds / n), cpuSecondsPerChange: Number(((cpu1 - cpu0) / P.w3Rounds).toFixed(4)) });
+        totalBytes: Math.round(bytes / P.w3Rounds), bytesPerChangePerProxy: Math.round(bytes / P.w3Rounds / n), cpuSecondsPerChange: Number(((cpu1 - cpu0) / P.w3Rounds).toFixed(4)), cpuSecondsPerRound: cpuPerRound });
       log('W3', server, n, JSON.stringify(out.W3));
     }
     // W6 sends/s: the floor writes one pre-encoded response to every connected stream.
