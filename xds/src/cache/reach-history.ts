@@ -46,12 +46,14 @@ export class ReachHistory {
     return out ?? 'none';
   }
 
+  /** Whether some subscription group of this generator holds `name`. */
+  holds(name: string): boolean {
+    for (const byName of this.groups) if (byName.has(name)) return true;
+    return false;
+  }
+
   /** Forgets the names no group holds any more (their subscribers went away). */
   prune(): void {
-    for (const name of this.names.keys()) {
-      let held = false;
-      for (const byName of this.groups) if (byName.has(name)) held = true;
-      if (!held) this.names.delete(name);
-    }
+    for (const name of this.names.keys()) if (!this.holds(name)) this.names.delete(name);
   }
 }

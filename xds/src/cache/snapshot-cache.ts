@@ -52,8 +52,6 @@ export class SnapshotCache implements ResourceSource {
   private readonly deps = new Map<Generator, Map<string, ResourceDependencies>>();
   /** Bumped whenever entries of `deps` are dropped: dependency indexes look theirs over. */
   private depsGeneration = 0;
-  /** The generation at which `deps` was last emptied (indexes older than it are built anew). */
-  private depsEmptiedAt = 0;
   /** Per subscription group (its byName map): its names indexed by dependency. */
   private readonly indexes = new WeakMap<object, { revision: number; generation: number; index: DependencyIndex }>();
   private readonly caches = new Map<Generator, ResourceCache>();
@@ -90,7 +88,7 @@ export class SnapshotCache implements ResourceSource {
     const changed = SNAPSHOT_INPUTS.filter((input) => !prev || keys.has(input));
     this.snapshot = next;
     // Dependencies never read endpoints (Generator.dependencies): kept while only endpoints change.
-    if (!prev) this.emptyDependencies();
+    if (!prev) this.deps.clear();
     else if ([...keys.keys()].some((input) => input !== 'endpoints')) this.dropReachedDependencies(keys);
     if (changed.length === 0) return changed;
     this.currentEpoch++;
@@ -99,11 +97,6 @@ export class SnapshotCache implements ResourceSource {
     for (const cache of this.caches.values()) cache.epoch = this.currentEpoch;
     this.contributions.epoch = this.currentEpoch;
     return changed;
-  }
-
-  private emptyDependencies(): void {
-    this.deps.clear();
-    this.depsEmptiedAt = ++this.depsGeneration;
   }
 
   /** Drops the dependencies a change may have changed: those of the names it reaches. */
@@ -149,8 +142,11 @@ export class SnapshotCache implements ResourceSource {
     }
     if (full) {
       this.lastFullSweep = this.currentEpoch;
-      // Names nobody subscribes to any more leave dependencies and history behind: start afresh now and then.
-      this.emptyDependencies();
+      // Names nobody subscribes to any more leave dependencies and history behind.
+      for (const [generator, byName] of this.deps) {
+        const history = this.history.get(generator);
+        for (const name of byName.keys()) if (!history?.holds(name)) byName.delete(name);
+      }
       for (const h of this.history.values()) h.prune();
     }
     this.reached.clear();
@@ -216,7 +212,7 @@ export class SnapshotCache implements ResourceSource {
     if (!history) this.history.set(generator, (history = new ReachHistory()));
     let cached = this.indexes.get(subscribed.byName);
     history.watch(subscribed.byName, this.currentEpoch, !cached || cached.revision !== subscribed.revision);
-    if (!cached || cached.revision !== subscribed.revision || cached.generation < this.depsEmptiedAt) {
+    if (!cached || cached.revision !== subscribed.revision) {
       const index = new DependencyIndex(subscribed.byName.keys(), generator.inputs, (name) => this.dependenciesOf(generator, name));
       cached = { revision: subscribed.revision, generation: this.depsGeneration, index };
       this.indexes.set(subscribed.byName, cached);
