@@ -119,9 +119,10 @@ function checkMessage(type: protobuf.Type, value: unknown, path: string, out: Pg
   }
   for (const field of type.fieldsArray) {
     const v = value[field.name];
+    // An unset member of a oneof (or proto3 `optional` field) is not validated; nor is an
+    // unset field without rules (most of them: no path is built for those).
+    if (!present(v) && (field.partOf || rulesOf(field) === undefined)) continue;
     const p = joinPath(path, field.name);
-    // An unset member of a oneof (or proto3 `optional` field) is not validated.
-    if (field.partOf && !present(v)) continue;
     const rules = rulesOf(field);
     if (field.map) checkMap(field, v, rules, p, out);
     else if (field.repeated) checkRepeated(field, v, rules, p, out);
