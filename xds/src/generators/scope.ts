@@ -43,21 +43,26 @@ export function namedPerScope<T>(scope: ProxyScope, kind: string, names: Readonl
 const newNameMap = (): Map<string, unknown> => new Map();
 
 const scopes = new WeakMap<MeshSnapshot, Map<string, ProxyScope>>();
-/** Per proxy object, its scope in the latest snapshot it was asked for (a push asks for every stream). */
-const lastScope = new WeakMap<object, { snapshot: MeshSnapshot; scope: ProxyScope; readonly subject: string }>();
+/**
+ * Per proxy object, its scope in the latest snapshot asked for (a push asks for every
+ * stream). Replaced whole when another snapshot is asked for: a per-proxy record of the
+ * last snapshot it was pushed would keep that snapshot alive, and with thousands of
+ * proxies of which a change reaches a few, thousands of old snapshots (each with its
+ * copies of the registry maps) lived on into the old generation.
+ */
+let latest: { readonly snapshot: MeshSnapshot; readonly byProxy: WeakMap<object, ProxyScope> } | undefined;
+/** A proxy's namespace and labels do not change (they come with its node): its subject key is kept. */
+const subjects = new WeakMap<object, string>();
 
 /** The proxy's scope in `snapshot`; proxies with the same namespace and labels share one. */
 export function proxyScope(snapshot: MeshSnapshot, proxy: Pick<XdsProxy, 'namespace' | 'labels'>): ProxyScope {
-  const last = lastScope.get(proxy);
-  if (last?.snapshot === snapshot) return last.scope;
-  // A proxy's namespace and labels do not change (they come with its node): its subject key is kept.
-  const subject = last?.subject ?? subjectKey(proxy);
-  const scope = scopeOf(snapshot, proxy, subject);
-  if (last) {
-    last.snapshot = snapshot;
-    last.scope = scope;
-  } else {
-    lastScope.set(proxy, { snapshot, scope, subject });
+  if (latest?.snapshot !== snapshot) latest = { snapshot, byProxy: new WeakMap() };
+  let scope = latest.byProxy.get(proxy);
+  if (!scope) {
+    let subject = subjects.get(proxy);
+    if (subject === undefined) subjects.set(proxy, (subject = subjectKey(proxy)));
+    scope = scopeOf(snapshot, proxy, subject);
+    latest.byProxy.set(proxy, scope);
   }
   return scope;
 }
