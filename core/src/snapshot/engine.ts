@@ -9,6 +9,7 @@ import { convertLegacy } from '../config/legacy.js';
 import { compileRules } from '../rules/compile.js';
 import { compileSidecars, type SidecarScope } from '../rules/sidecar.js';
 import { contentHash } from '../util/hash.js';
+import { OverlayMap } from '../util/overlay-map.js';
 import { BuildScheduler } from './build-scheduler.js';
 import { SetDigest } from './set-digest.js';
 import type { MeshSnapshot } from './mesh-snapshot.js';
@@ -197,10 +198,18 @@ export class MeshEngine {
       for (const i of compiled.issues) this.options.logger.warn({ issue: i }, 'rule warning');
     }
     // Copies: the aggregator keeps mutating its maps, a snapshot never changes. A part
-    // nothing changed in is the previous snapshot's (same content, already copied).
+    // nothing changed in is the previous snapshot's (same content, already copied); the
+    // endpoints, which change all the time, are the previous copy with the changed hosts
+    // laid over it (OverlayMap: O(change), not a copy of the mesh per endpoint change).
     const previous = this.snapshot;
     const servicesCopy = previous && changes.services.size === 0 ? previous.services : new Map(services);
-    const endpointsCopy = previous && changes.endpoints.size === 0 ? previous.endpoints : new Map(this.aggregator.endpointsView());
+    const endpointsView = this.aggregator.endpointsView();
+    const endpointsCopy =
+      previous && changes.endpoints.size === 0
+        ? previous.endpoints
+        : previous?.endpoints instanceof OverlayMap
+          ? previous.endpoints.with(endpointsView, changes.endpoints)
+          : OverlayMap.of(endpointsView);
     const d = this.digests;
     // The aggregator records every host its maps changed at since the last copy (each
     // build takes them), so the registry parts' digests follow in O(change).

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { OverlayMap } from './overlay-map.js';
 
 /**
  * JSON with object keys sorted, so equal content always serialises (and hashes) equally,
@@ -7,7 +8,7 @@ import { createHash } from 'node:crypto';
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value instanceof Map) return stableStringify(Object.fromEntries(value));
+  if (value instanceof Map || value instanceof OverlayMap) return stableStringify(Object.fromEntries(value));
   const keys = Object.keys(value as Record<string, unknown>).sort();
   const parts: string[] = [];
   for (const k of keys) {
