@@ -8,18 +8,18 @@
 export class ReachHistory {
   /** name → the epoch after which every change reaching it is known, and the last one that did. */
   private readonly names = new Map<string, { readonly watchedAfter: number; reached: number }>();
-  /** The subscription groups (their byName) seen: a name none of them holds is forgotten on prune. */
-  private readonly groups = new Set<ReadonlyMap<string, unknown>>();
+  /** The subscription groups seen (their byName), with the revision of their names last looked at. */
+  private readonly groups = new Map<ReadonlyMap<string, unknown>, number>();
 
   /**
-   * A group's names as a round looks at them for `epoch` (before recordReached): names not
-   * known yet are watched from this epoch's change on. `all`: look for unknown names (the
-   * group's names changed since it was last watched).
+   * A group's names as a round looks at them for `epoch` (before recordReached): when they
+   * changed since the group was last watched, names not known yet are watched from this
+   * epoch's change on. Called every epoch whether or not the change can reach the group.
    */
-  watch(byName: ReadonlyMap<string, unknown>, epoch: number, all: boolean): void {
-    this.groups.add(byName);
-    if (!all) return;
-    for (const name of byName.keys()) if (!this.names.has(name)) this.names.set(name, { watchedAfter: epoch - 1, reached: 0 });
+  watch(group: { readonly byName: ReadonlyMap<string, unknown>; readonly revision: number }, epoch: number): void {
+    if (this.groups.get(group.byName) === group.revision) return;
+    this.groups.set(group.byName, group.revision);
+    for (const name of group.byName.keys()) if (!this.names.has(name)) this.names.set(name, { watchedAfter: epoch - 1, reached: 0 });
   }
 
   recordReached(names: Iterable<string>, epoch: number): void {
@@ -48,7 +48,7 @@ export class ReachHistory {
 
   /** Whether some subscription group of this generator holds `name`. */
   holds(name: string): boolean {
-    for (const byName of this.groups) if (byName.has(name)) return true;
+    for (const byName of this.groups.keys()) if (byName.has(name)) return true;
     return false;
   }
 

@@ -206,12 +206,16 @@ export class SnapshotCache implements ResourceSource {
   changedNames(generatorName: string, typeUrl: string, subscribed: SubscribedNames): ReadonlySet<string> | undefined {
     if (this.contributions.has(typeUrl)) return undefined;
     const generator = this.generators.lookup(generatorName, typeUrl);
-    if (!generator || !generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch)) return new Set();
-    if (!generator.dependencies) return undefined;
-    let history = this.history.get(generator);
-    if (!history) this.history.set(generator, (history = new ReachHistory()));
+    if (!generator) return new Set();
+    let history: ReachHistory | undefined;
+    if (generator.dependencies) {
+      history = this.history.get(generator);
+      if (!history) this.history.set(generator, (history = new ReachHistory()));
+      history.watch(subscribed, this.currentEpoch);
+    }
+    if (!generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch)) return new Set();
+    if (!history) return undefined;
     let cached = this.indexes.get(subscribed.byName);
-    history.watch(subscribed.byName, this.currentEpoch, !cached || cached.revision !== subscribed.revision);
     if (!cached || cached.revision !== subscribed.revision) {
       const index = new DependencyIndex(subscribed.byName.keys(), generator.inputs, (name) => this.dependenciesOf(generator, name));
       cached = { revision: subscribed.revision, generation: this.depsGeneration, index };
