@@ -91,37 +91,37 @@ function output(g: Generator, snapshot: MeshSnapshot, name: string): string {
   return generate(g, snapshot, { names: [name] }).resources.map((r) => `${r.name}@${r.version}`).join(',');
 }
 
-/** Every (change, name) whose output changed although the dependencies say the change cannot reach it. */
-function missedChanges(g: Generator, dependencies: NonNullable<Generator['dependencies']>): { misses: string[]; skipped: number } {
+/** Every (single-host change, resource name) of the generator's type: the mesh before and after it. */
+function* changesAndNames(g: Generator): IterableIterator<{ what: string; name: string; base: MeshSnapshot; next: MeshSnapshot; changes: ReturnType<typeof changedKeys> }> {
   const base = mesh();
-  const misses: string[] = [];
-  let skipped = 0;
   for (const [what, m] of MUTATIONS) {
     const next = mesh(m);
     const changes = changedKeys(base, next);
-    for (const name of namesFor(g.typeUrl)) {
-      const reached = affects(changes, g.inputs, dependencies(next, name));
-      if (!reached) skipped++;
-      if (!reached && output(g, base, name) !== output(g, next, name)) misses.push(`${what}: ${name}`);
-    }
+    for (const name of namesFor(g.typeUrl)) yield { what, name, base, next, changes };
+  }
+}
+
+/** Every (change, name) whose output changed although the dependencies say the change cannot reach it. */
+function missedChanges(g: Generator, dependencies: NonNullable<Generator['dependencies']>): { misses: string[]; skipped: number } {
+  const misses: string[] = [];
+  let skipped = 0;
+  for (const { what, name, base, next, changes } of changesAndNames(g)) {
+    if (affects(changes, g.inputs, dependencies(next, name))) continue;
+    skipped++;
+    if (output(g, base, name) !== output(g, next, name)) misses.push(`${what}: ${name}`);
   }
   return { misses, skipped };
 }
 
 /** Every (change, name) the change does not reach whose dependencies differ after it. */
 function staleDependencies(g: Generator, dependencies: NonNullable<Generator['dependencies']>): { stale: string[]; kept: number } {
-  const base = mesh();
   const stale: string[] = [];
   let kept = 0;
-  for (const [what, m] of MUTATIONS) {
-    const next = mesh(m);
-    const changes = changedKeys(base, next);
-    for (const name of namesFor(g.typeUrl)) {
-      const before = dependencies(base, name);
-      if (affects(changes, g.inputs, before)) continue;
-      kept++;
-      if (JSON.stringify(dependencies(next, name)) !== JSON.stringify(before)) stale.push(`${what}: ${name}`);
-    }
+  for (const { what, name, base, next, changes } of changesAndNames(g)) {
+    const before = dependencies(base, name);
+    if (affects(changes, g.inputs, before)) continue;
+    kept++;
+    if (JSON.stringify(dependencies(next, name)) !== JSON.stringify(before)) stale.push(`${what}: ${name}`);
   }
   return { stale, kept };
 }
