@@ -178,27 +178,24 @@ export class DependencyIndex {
 
   private add(name: string, deps: ResourceDependencies | undefined): void {
     this.indexed.set(name, deps);
+    this.slots(deps, (m, k) => addTo(m, k, name));
+  }
+
+  private remove(name: string, deps: ResourceDependencies | undefined): void {
+    this.slots(deps, (m, k) => removeFrom(m, k, name));
+  }
+
+  /** Every (map, key) a name with these dependencies is indexed under. */
+  private slots(deps: ResourceDependencies | undefined, visit: (m: Map<string, Set<string>>, k: string) => void): void {
     for (const input of this.inputs) {
       const keys = deps?.[input];
       if (!keys) {
-        addTo(this.any, input, name);
+        visit(this.any, input);
         continue;
       }
       let m = this.byKey.get(input);
       if (!m) this.byKey.set(input, (m = new Map()));
-      for (const k of keys) addTo(m, k, name);
-    }
-  }
-
-  private remove(name: string, deps: ResourceDependencies | undefined): void {
-    for (const input of this.inputs) {
-      const keys = deps?.[input];
-      if (!keys) {
-        removeFrom(this.any, input, name);
-        continue;
-      }
-      const m = this.byKey.get(input);
-      if (m) for (const k of keys) removeFrom(m, k, name);
+      for (const k of keys) visit(m, k);
     }
   }
 }
