@@ -233,7 +233,6 @@ export class SnapshotCache implements ResourceSource {
     return out;
   }
 
-
   private dependenciesOf(generator: Generator, name: string): ResourceDependencies | undefined {
     const snapshot = this.snapshot;
     if (!snapshot || !generator.dependencies) return undefined;

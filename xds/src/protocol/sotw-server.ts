@@ -74,7 +74,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
 
   /** A partial push checks the subscribed names itself (namesChangedSince): not twice. */
   protected override pushVisits(proxy: XdsProxy, typeUrl: string, entry: TypeEntry): boolean {
-    return (this.partialApplies(proxy, typeUrl, entry.state) && entry.state.sentVersion !== undefined) || super.pushVisits(proxy, typeUrl, entry);
+    return this.partialApplies(proxy, typeUrl, entry.state) || super.pushVisits(proxy, typeUrl, entry);
   }
 
   /** Per stream, type and resource: what was sent, ACKed and NACKed (CSDS). */
@@ -192,7 +192,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
   private partialPush(stream: SotwStream, typeUrl: string, entry: TypeEntry): boolean | undefined {
     const proxy = stream.proxy!;
     const { state } = entry;
-    if (!this.partialApplies(proxy, typeUrl, state) || state.sentVersion === undefined) return undefined;
+    if (!this.partialApplies(proxy, typeUrl, state)) return undefined;
     const reached = this.source.namesChangedSince(proxy, typeUrl, entry.evaluatedEpoch, state.names);
     if (!reached || reached.size === state.names.size) return undefined;
     const changed = reached.size === 0 ? [] : (this.source.resources(proxy, typeUrl, reached) ?? []);
@@ -219,10 +219,8 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
   }
 
   /** Whether a push of this type to this client may go the partial way (see partialPush). */
-  private partialApplies(proxy: XdsProxy, typeUrl: string, state: TypeState): boolean {
-    const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
-    if (!rule || (rule === 'grpc' && proxy.generator !== 'grpc')) return false;
-    return !state.wildcard && state.status === 'ACKED' && !state.forceSend;
+  private partialApplies(proxy: XdsProxy, typeUrl: string, state: TypeState): state is TypeState & { sentVersion: string } {
+    return carriesChangedOnly(typeUrl, proxy.generator === 'grpc') && !state.wildcard && state.status === 'ACKED' && !state.forceSend && state.sentVersion !== undefined;
   }
 
   private send(
@@ -283,6 +281,12 @@ function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {
   return true;
 }
 
+/** Whether this type's SotW pushes to this kind of client may leave out what did not change (ResourceType.sotwPushChangedOnly). */
+function carriesChangedOnly(typeUrl: string, grpcClient: boolean): boolean {
+  const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
+  return rule === true || (rule === 'grpc' && grpcClient);
+}
+
 /**
  * What a push carries: for a type whose clients keep what a response leaves out (EDS,
  * ResourceType.sotwPushChangedOnly), only the resources whose version the client was not
@@ -291,8 +295,7 @@ function sameSubscriptionAs(a: TypeState, b: TypeState): boolean {
  * think), when the protocol owes a resend (re-subscription) or when a resource went away.
  */
 export function changedOnly(typeUrl: string, entry: Pick<TypeEntry, 'state' | 'sent'>, list: readonly EncodedResource[], grpcClient = false): readonly EncodedResource[] {
-  const rule = RESOURCE_TYPES.get(typeUrl)?.sotwPushChangedOnly;
-  if (!rule || (rule === 'grpc' && !grpcClient)) return list;
+  if (!carriesChangedOnly(typeUrl, grpcClient)) return list;
   if (entry.state.status === 'NACKED' || entry.state.forceSend || entry.state.sentVersion === undefined) return list;
   // A resource sent before and missing now (it went away): the whole set.
   let present = 0;
