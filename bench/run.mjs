@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta | --modes sotw,delta] [--only W1,W2,W3,W6]
-//   [--proxies N,N] [--threads N] [--w3-rounds N] [--debounce-ms N] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
+//   [--proxies N,N] [--threads N] [--w3-rounds N] [--debounce-ms N] [--no-debounce-leading-edge] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
 // Scale benchmark (issue 8): the control plane under test in a child process, a load
 // generator of real ADS streams in worker threads (this process), scenarios W1/W2/W3/W6.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const modesOpt = opt('--modes');
 // The engine's build policy (MeshEngine defaults: config changes 100 ms quiet period and
 // 1,000 ms longest wait; endpoint-only changes paced so their builds take ≤ 25 % of the time).
 const debounceMs = Number(opt('--debounce-ms', 100));
+// Config changes on a quiet mesh built at once (docs/decisions/007); off: every one waits for quiet.
+const debounceLeadingEdge = !flag('--no-debounce-leading-edge');
 const maxDelayMs = Number(opt('--max-delay-ms', 1000));
 const endpointIntervalMs = Number(opt('--endpoint-interval-ms', 0));
 const endpointBuildShare = Number(opt('--endpoint-build-share', 0.25));
@@ -57,7 +59,7 @@ const row = (r) => {
 
 /** One control plane (Isthmus or the floor) under N proxies: W1, then W2 and W3 on the same streams. */
 async function session(server, n, scenarios, mode = 'sotw') {
-  const env = { BENCH_SERVICES: String(P.services), BENCH_ENDPOINTS: String(P.endpoints), BENCH_DEBOUNCE_MS: String(debounceMs), BENCH_MAX_DELAY_MS: String(maxDelayMs), BENCH_ENDPOINT_INTERVAL_MS: String(endpointIntervalMs), BENCH_ENDPOINT_BUILD_SHARE: String(endpointBuildShare), BENCH_FRESH_OBJECTS: freshObjects ? '1' : '0' };
+  const env = { BENCH_SERVICES: String(P.services), BENCH_ENDPOINTS: String(P.endpoints), BENCH_DEBOUNCE_MS: String(debounceMs), BENCH_DEBOUNCE_LEADING_EDGE: debounceLeadingEdge ? '1' : '0', BENCH_MAX_DELAY_MS: String(maxDelayMs), BENCH_ENDPOINT_INTERVAL_MS: String(endpointIntervalMs), BENCH_ENDPOINT_BUILD_SHARE: String(endpointBuildShare), BENCH_FRESH_OBJECTS: freshObjects ? '1' : '0' };
   const cp = await ControlPlane.start(server === 'isthmus' ? '../server.mjs' : '../floor-server.mjs', env);
   const base = await cp.call({ cmd: 'stats', gc: true });
   const proxies = assignProxies(n, P.services, P.watch);
@@ -223,7 +225,7 @@ for (const r of rows.filter((r) => r.metric)) console.log(`${r.scenario} ${r.met
 
 mkdirSync(outDir, { recursive: true });
 const date = new Date(started).toISOString().replace(/[:.]/g, '-');
-const run = { date: new Date(started).toISOString(), quick, smoke, params: { ...P, debounceMs, maxDelayMs, endpointIntervalMs, endpointBuildShare, freshObjects }, machine, durationSeconds: Math.round((Date.now() - started) / 1000) };
+const run = { date: new Date(started).toISOString(), quick, smoke, params: { ...P, debounceMs, debounceLeadingEdge, maxDelayMs, endpointIntervalMs, endpointBuildShare, freshObjects }, machine, durationSeconds: Math.round((Date.now() - started) / 1000) };
 for (const s of new Set(rows.map((r) => r.scenario))) {
   writeFileSync(`${outDir}/${date}-${s}.json`, JSON.stringify({ ...run, rows: rows.filter((r) => r.scenario === s) }, null, 2) + '\n');
 }

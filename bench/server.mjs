@@ -38,7 +38,7 @@ const publish = () =>
     synced: true, stale: false, updatedAt: new Date().toISOString() });
 
 const bus = new InMemoryBus();
-const engine = new MeshEngine(bus, { logger: silentLogger(), debounceMs: DEBOUNCE, maxDelayMs: MAX_DELAY, endpointIntervalMs: ENDPOINT_INTERVAL, endpointBuildShare: ENDPOINT_SHARE });
+const engine = new MeshEngine(bus, { logger: silentLogger(), debounceMs: DEBOUNCE, debounceLeadingEdge: process.env.BENCH_DEBOUNCE_LEADING_EDGE !== '0', maxDelayMs: MAX_DELAY, endpointIntervalMs: ENDPOINT_INTERVAL, endpointBuildShare: ENDPOINT_SHARE });
 const xds = new XdsServer({ serverId: 'bench' });
 let lastSnapshotAt = 0;
 engine.requireRegistrySource(SOURCE);

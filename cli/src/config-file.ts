@@ -29,7 +29,9 @@ export function applyConfigFile(cmd: Command, file: string): void {
   if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`${file}: expected a map of option names to values`);
   const options = cmd.options as readonly Option[];
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-    const option = options.find((o) => o.long === `--${key}` || o.attributeName() === key);
+    // A negatable flag (`--no-x`) is keyed `x: false` (or `no-x: true`).
+    const option = options.find((o) => o.long === `--${key}` || o.attributeName() === key || (o.negate && o.long === `--no-${key}`));
+    const inverted = option?.negate === true && option.long === `--${key}`;
     if (!option || option.long === '--config') {
       throw new Error(`${file}: ${key}: unknown option for \`isthmus ${cmd.name()}\` (see --help)`);
     }
@@ -40,8 +42,8 @@ export function applyConfigFile(cmd: Command, file: string): void {
     let result: unknown = Array.isArray(option.defaultValue) ? [] : option.defaultValue;
     for (const v of values) {
       if (v === null || typeof v === 'object') throw new Error(`${file}: ${key}: expected a scalar or a list of scalars`);
-      if (option.isBoolean() && !option.required && !option.optional) {
-        result = v === true || v === 'true';
+      if (option.isBoolean() || option.negate) {
+        result = (v === true || v === 'true') !== inverted;
         continue;
       }
       try {

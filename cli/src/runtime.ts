@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   readonly httpPort: number;
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
+  /** Config changes on a quiet mesh are built at once (docs/decisions/007). */
+  readonly debounceLeadingEdge?: boolean;
   /** Endpoint-only changes: least time between builds (docs/decisions/006). */
   readonly endpointIntervalMs?: number;
   /** Endpoint-only changes: largest share of time their builds may take (docs/decisions/006). */
@@ -74,6 +76,7 @@ export class MeshRuntime {
     this.container.bind<CoreOptions>(CoreOptions).toConstantValue({
       ...(o.debounceMs !== undefined ? { debounceMs: o.debounceMs } : {}),
       ...(o.maxDelayMs !== undefined ? { maxDelayMs: o.maxDelayMs } : {}),
+      ...(o.debounceLeadingEdge !== undefined ? { debounceLeadingEdge: o.debounceLeadingEdge } : {}),
       ...(o.endpointIntervalMs !== undefined ? { endpointIntervalMs: o.endpointIntervalMs } : {}),
       ...(o.endpointBuildShare !== undefined ? { endpointBuildShare: o.endpointBuildShare } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),

@@ -13,6 +13,8 @@ export const CoreOptions = Symbol.for('isthmus.CoreOptions');
 export interface CoreOptions {
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
+  /** Config changes on a quiet mesh are built at once (MeshEngineOptions; default true). */
+  readonly debounceLeadingEdge?: boolean;
   /** Endpoint-only changes: least time between builds (MeshEngineOptions). */
   readonly endpointIntervalMs?: number;
   /** Endpoint-only changes: largest share of time their builds may take (MeshEngineOptions). */
@@ -40,6 +42,7 @@ export const coreModule = new ContainerModule(({ bind, isBound }) => {
         metrics: ctx.get<Registry>(MetricsRegistry),
         ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
         ...(options.maxDelayMs !== undefined ? { maxDelayMs: options.maxDelayMs } : {}),
+        ...(options.debounceLeadingEdge !== undefined ? { debounceLeadingEdge: options.debounceLeadingEdge } : {}),
         ...(options.endpointIntervalMs !== undefined ? { endpointIntervalMs: options.endpointIntervalMs } : {}),
         ...(options.endpointBuildShare !== undefined ? { endpointBuildShare: options.endpointBuildShare } : {}),
       });

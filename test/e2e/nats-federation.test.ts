@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { NatsBus } from '@isthmus/plugin-nats';
 import { runCli, waitFor } from '../support/process.js';
 import { startNatsServer, type NatsServer } from '../support/nats-server.js';
 import { startRole, tallyVia, type RoleProcess } from '../support/federation.js';
@@ -93,6 +94,17 @@ describe('federated mesh over NATS: two runtimes, two xDS replicas', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('destinationrule/greeter created\nvirtualservice/greeter created\n');
     expect((await runCli(['apply', '-f', CANARY, ...nats$()])).stdout).toContain('virtualservice/greeter unchanged');
+    // The two parts were written as one batch: engines wait for both instead of building the first at once.
+    const reader = new NatsBus({ connection: { servers: [url] } });
+    try {
+      await reader.ready();
+      const batches = [...reader.config.entries()].filter(([part]) => part.startsWith('apply/')).map(([, m]) => m.batch);
+      expect(batches).toHaveLength(2);
+      expect(batches[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(batches[1]).toBe(batches[0]);
+    } finally {
+      await reader.close();
+    }
     for (const x of [xds1, xds2]) {
       await waitFor(async () => (await x.getJson('/debug/configz')).routes[FEDERATED_HOST], 'the route on every replica');
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'yaml';
 import {
@@ -143,7 +144,7 @@ Examples:
           return;
         }
         const results: string[] = [];
-        const writes: Promise<void>[] = [];
+        const changed: [string, ConfigMessage][] = [];
         for (const [part, list] of proposed) {
           const stored: ConfigMessage = { source: part, objects: list.map((o) => ({ object: o.object, origin: `nats:${part}` })), updatedAt: new Date().toISOString() };
           const existing = current.get(part);
@@ -154,8 +155,12 @@ Examples:
             continue;
           }
           results.push(`${name} ${existing ? 'configured' : 'created'}${opts.dryRun ? ' (dry run)' : ''}`);
-          if (!opts.dryRun) writes.push(bus.config.put(part, stored));
+          changed.push([part, stored]);
         }
+        // Parts written together are marked as a batch: rules engines wait for the rest
+        // instead of building the first one at once (it may need the others).
+        const batch = changed.length > 1 ? randomUUID() : undefined;
+        const writes = opts.dryRun ? [] : changed.map(([part, stored]) => bus.config.put(part, batch ? { ...stored, batch } : stored));
         await withTimeout(Promise.all(writes), opts.timeout, 'apply');
         process.stdout.write(results.map((r) => `${r}\n`).join(''));
       });

@@ -19,7 +19,7 @@ export function withFederationOptions(serve: Command): Command {
 /** The flags `serve --nats` reads (serve's own plus the NATS, adapter and liveness ones). */
 export type ServeOverNatsFlags = NatsFlags & AdapterFlags & LivenessFlags & {
   static: string[]; xdsPort: number; httpPort: number; address: string;
-  debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
+  debounceMs: number; maxDelayMs: number; debounceLeadingEdge: boolean; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
 };
 
 /**
@@ -55,6 +55,7 @@ export async function serveOverNats(opts: ServeOverNatsFlags, modules: readonly 
     httpPort: opts.httpPort,
     debounceMs: opts.debounceMs,
     maxDelayMs: opts.maxDelayMs,
+    debounceLeadingEdge: opts.debounceLeadingEdge,
     endpointIntervalMs: opts.endpointIntervalMs,
     endpointBuildShare: opts.endpointBuildShare,
     logLevel: opts.logLevel,

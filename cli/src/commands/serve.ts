@@ -56,6 +56,7 @@ export function serveCommand(): Command {
     .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
     .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
     .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
+    .option('--no-debounce-leading-edge', 'debounce every config change, also one on a quiet mesh (Istio\'s behaviour; default: such a change is built at once)')
     .option('--endpoint-interval-ms <ms>', 'least time between two builds for endpoint-only changes', parseMs, 0)
     .option('--endpoint-build-share <share>', 'largest share of time (0.01-1) builds for endpoint-only changes may take; they are paced to it', parseShare, 0.25)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info')
@@ -117,7 +118,7 @@ Examples:
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
-      debounceMs: number; maxDelayMs: number; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
+      debounceMs: number; maxDelayMs: number; debounceLeadingEdge: boolean; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
     } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
       const kubeOpts = withContextAlias(opts);
@@ -141,6 +142,7 @@ Examples:
         httpPort: opts.httpPort,
         debounceMs: opts.debounceMs,
         maxDelayMs: opts.maxDelayMs,
+        debounceLeadingEdge: opts.debounceLeadingEdge,
         endpointIntervalMs: opts.endpointIntervalMs,
         endpointBuildShare: opts.endpointBuildShare,
         logLevel: opts.logLevel,

@@ -33,6 +33,11 @@ export interface ConfigMessage {
   readonly source: string;
   readonly objects: readonly SourcedObject[];
   readonly updatedAt: string;
+  /**
+   * Set on parts written together with others (one `isthmus apply` of several objects): a
+   * rules engine waits for the quiet period instead of building the first part at once.
+   */
+  readonly batch?: string;
 }
 
 /** A proxy's xDS state as one xDS server reports it (for proxy-status across replicas). */

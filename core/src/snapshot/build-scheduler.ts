@@ -13,9 +13,15 @@ export type ChangeKind = 'config' | 'endpoints';
  *
  * - Config changes are debounced (Istio's PILOT_DEBOUNCE_AFTER / _MAX): built once no new
  *   config change came for `quietMs`, never later than `maxDelayMs` after the first
- *   pending change. An `apply` of several related objects (a VirtualService and the
- *   DestinationRule with its subsets) arrives as a burst; building in the middle of it
- *   would push a half-applied config.
+ *   pending change, so a burst (a controller applying many objects, a sync) costs one
+ *   build. With `configLeadingEdge`, a config change on a quiet mesh — none in the last
+ *   `quietMs` — is built at once (on `setImmediate`) instead of waiting out a quiet period
+ *   nobody breaks; what follows it within `quietMs` is the rest of a burst and is
+ *   debounced. A part put on the bus keeps the whole config valid (ConfigStore refuses a
+ *   VirtualService until the subsets it routes to exist), so building it alone pushes no
+ *   half-way config; the changes that could leave one — a part withdrawn, a part written
+ *   as one of several by one `isthmus apply` (`ConfigMessage.batch`) — never lead
+ *   (docs/decisions/007-config-changes-on-a-quiet-mesh-at-once.md).
  * - Endpoint-only changes are paced by what building costs instead: built at once while
  *   endpoint builds have taken less than `endpointBuildShare` of the recent time, else as
  *   soon as they are back under it. A budget of build time refills at `share` ms per ms
@@ -41,15 +47,21 @@ export interface BuildPolicy {
   readonly endpointIntervalMs: number;
   /** Largest share of time endpoint-only builds may take (0 < share ≤ 1; 1: no pacing beyond the interval). */
   readonly endpointBuildShare: number;
+  /** Build a config change at once when no other came in the last `quietMs` (default true). */
+  readonly configLeadingEdge?: boolean;
 }
 
 /** The wall time over which the build-time budget may be saved up for a burst (ms). */
 export const BURST_WINDOW_MS = 200;
 
-/** What is waiting to be built: since when, and when the last config change came (none: endpoints only). */
+/**
+ * What is waiting to be built: since when, and when the last config change came (none:
+ * endpoints only); `leading`: its config changes started on a quiet mesh and are built at once.
+ */
 export interface Pending {
   readonly firstAt: number;
   readonly lastConfigAt?: number;
+  readonly leading?: boolean;
 }
 
 /** The previous build: when it ended and the build-time budget left then (ms; negative: overspent). */
@@ -78,6 +90,7 @@ export function budgetAfter(last: LastBuild | undefined, startedAt: number, ende
 /** The time (same clock as the arguments) at which `pending` should be built. */
 export function buildDueAt(pending: Pending, last: LastBuild | undefined, policy: BuildPolicy): number {
   const latest = pending.firstAt + policy.maxDelayMs;
+  if (pending.leading) return Math.min(pending.firstAt, latest);
   if (pending.lastConfigAt !== undefined) return Math.min(pending.lastConfigAt + policy.quietMs, latest);
   if (!last) return Math.min(pending.firstAt, latest);
   const refilled = last.budgetMs >= 0 ? last.endedAt : last.endedAt - last.budgetMs / share(policy);
@@ -94,6 +107,8 @@ export class BuildScheduler {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private timerDue = 0;
+  /** When the last config change came (across builds): a config change is leading if none came in `quietMs`. */
+  private lastConfigChangeAt: number | undefined;
 
   constructor(
     private readonly build: () => void,
@@ -101,10 +116,23 @@ export class BuildScheduler {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  trigger(kind: ChangeKind): void {
+  /**
+   * A change of `kind` arrived. `mayLead: false` keeps a config change out of the leading
+   * edge (a withdrawal, or one part of several written together, may leave the config
+   * half-way until the rest arrives).
+   */
+  trigger(kind: ChangeKind, mayLead = true): void {
     const t = this.now();
     const p = this.pending ?? { firstAt: t };
-    this.pending = kind === 'config' ? { ...p, lastConfigAt: t } : p;
+    if (kind === 'config') {
+      // Config already pending keeps its rule; otherwise it leads if the mesh was quiet.
+      const quiet = this.lastConfigChangeAt === undefined || t - this.lastConfigChangeAt >= this.policy.quietMs;
+      const leading = p.lastConfigAt === undefined ? (this.policy.configLeadingEdge ?? true) && quiet && mayLead : p.leading && mayLead;
+      this.pending = { firstAt: p.firstAt, lastConfigAt: t, ...(leading ? { leading } : {}) };
+      this.lastConfigChangeAt = t;
+    } else {
+      this.pending = p;
+    }
     const due = buildDueAt(this.pending, this.last, this.policy);
     if ((this.timer || this.immediate) && this.timerDue === due) return;
     if (this.immediate && due <= t) return;

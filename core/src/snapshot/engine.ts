@@ -28,6 +28,8 @@ export interface MeshEngineOptions {
   readonly debounceMs?: number;
   /** Longest a change waits during a continuous burst (default 1,000 ms). */
   readonly maxDelayMs?: number;
+  /** Build a config change at once when none came in the last `debounceMs` (default true; BuildPolicy). */
+  readonly debounceLeadingEdge?: boolean;
   /**
    * Endpoint-only changes are not debounced but paced by their cost: built at once, the
    * next one after at least this interval (default 0) and no sooner than endpoint builds
@@ -83,6 +85,7 @@ export class MeshEngine {
       maxDelayMs: options.maxDelayMs ?? 1000,
       endpointIntervalMs: options.endpointIntervalMs ?? 0,
       endpointBuildShare: options.endpointBuildShare ?? 0.25,
+      configLeadingEdge: options.debounceLeadingEdge ?? true,
     });
     if (options.metrics) {
       this.builds = new Counter({
@@ -115,9 +118,11 @@ export class MeshEngine {
         // A new or changed service definition is config-like (it changes clusters, routes).
         this.scheduler.trigger(services > 0 ? 'config' : 'endpoints');
       }),
-      this.bus.config.watch(() => {
+      this.bus.config.watch((_part, message) => {
         this.configDirty = true;
-        this.scheduler.trigger('config');
+        // A part withdrawn, or written as one of several, may leave the config half-way
+        // until the rest arrives: never built on the leading edge (BuildPolicy).
+        this.scheduler.trigger('config', message !== undefined && message.batch === undefined);
       }),
     );
     // Gates flip without a bus event (e.g. a config source finished its first read).

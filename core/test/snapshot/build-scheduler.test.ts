@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { budgetAfter, budgetAt, BuildScheduler, buildDueAt, type BuildPolicy } from '@isthmus/core';
 
-/** An interval-only policy (share 1: no pacing by cost) and the default cost-paced one. */
-const policy: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 100, endpointBuildShare: 1 };
+/**
+ * An interval-only policy (share 1: no pacing by cost, every config change debounced, as
+ * Istio does) and the default cost-paced one (config on a quiet mesh built at once).
+ */
+const policy: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 100, endpointBuildShare: 1, configLeadingEdge: false };
 const paced: BuildPolicy = { quietMs: 100, maxDelayMs: 1000, endpointIntervalMs: 0, endpointBuildShare: 0.25 };
 const ended = (endedAt: number | undefined) => (endedAt === undefined ? undefined : { endedAt, budgetMs: 0 });
 
@@ -17,6 +20,8 @@ describe('buildDueAt (the build policy)', () => {
     ['config that keeps coming: quiet period from the last one', { firstAt: 5000, lastConfigAt: 5400 }, 4000, 5500],
     ['config that never stops: no later than the max delay', { firstAt: 5000, lastConfigAt: 5950 }, 4000, 6000],
     ['endpoints joined by config: the config rule for the batch', { firstAt: 5000, lastConfigAt: 5020 }, 1000, 5120],
+    ['config on a quiet mesh: at once', { firstAt: 5000, lastConfigAt: 5000, leading: true }, 4990, 5000],
+    ['endpoints waiting for the budget, joined by leading config: at once', { firstAt: 4990, lastConfigAt: 5000, leading: true }, 4980, 4990],
   ] as const)('%s', (_what, pending, last, due) => {
     expect(buildDueAt(pending, ended(last), policy)).toBe(due);
   });
@@ -140,6 +145,61 @@ describe('BuildScheduler', () => {
     s.trigger('endpoints');
     vi.advanceTimersByTime(500);
     expect(builds.map((t) => t - start)).toEqual([120]);
+  });
+
+  it('config on a quiet mesh is built at once; the rest of its burst waits for quiet', () => {
+    const { s, builds } = scheduler(paced);
+    const start = Date.now();
+    s.trigger('config');
+    s.trigger('config'); // the same tick: the same build
+    vi.advanceTimersByTime(0);
+    expect(builds.map((t) => t - start)).toEqual([0]);
+    vi.advanceTimersByTime(30);
+    s.trigger('config'); // 30 ms after the last: part of the burst
+    vi.advanceTimersByTime(50);
+    s.trigger('config'); // 80 ms: still the burst, quiet period from here
+    vi.advanceTimersByTime(500);
+    expect(builds.map((t) => t - start)).toEqual([0, 180]);
+    // 100 ms and more after the last config change the mesh is quiet again.
+    s.trigger('config');
+    vi.advanceTimersByTime(0);
+    expect(builds.map((t) => t - start)).toEqual([0, 180, 580]);
+  });
+
+  it('continuous config churn: the first change at once, then one build per max delay', () => {
+    const { s, builds } = scheduler(paced);
+    const start = Date.now();
+    for (let i = 0; i < 40; i++) {
+      s.trigger('config');
+      vi.advanceTimersByTime(33);
+    }
+    vi.advanceTimersByTime(500);
+    // 0: leading; 33..1032 pending → 1033; the churn goes on to 1287, quiet at 1387.
+    expect(builds.map((t) => t - start)).toEqual([0, 1033, 1387]);
+  });
+
+  it('a config change right after endpoint changes is not leading if config came within the quiet period', () => {
+    const { s, builds } = scheduler(paced);
+    const start = Date.now();
+    s.trigger('config');
+    vi.advanceTimersByTime(40);
+    s.trigger('endpoints'); // built at once (paced, budget left)
+    vi.advanceTimersByTime(20);
+    s.trigger('config'); // 60 ms after the first config change: debounced
+    vi.advanceTimersByTime(500);
+    expect(builds.map((t) => t - start)).toEqual([0, 40, 160]);
+  });
+
+  it('a config change that may not lead (a withdrawal, a part of a batch) waits for quiet even on a quiet mesh', () => {
+    const { s, builds } = scheduler(paced);
+    const start = Date.now();
+    s.trigger('config', false);
+    vi.advanceTimersByTime(500);
+    // A leading change joined in the same tick by one that may not lead: the pair waits.
+    s.trigger('config');
+    s.trigger('config', false);
+    vi.advanceTimersByTime(500);
+    expect(builds.map((t) => t - start)).toEqual([100, 600]);
   });
 
   it('a synchronous burst of endpoint changes is one build', () => {

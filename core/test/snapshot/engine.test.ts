@@ -138,6 +138,57 @@ spec:
     expect(eb.snapshots.at(-1)!.version).toBe(ea.snapshots.at(-1)!.version);
   });
 
+  it.each([
+    [true, 2],
+    [false, 1],
+  ])('a config change on a quiet mesh (leading edge %s): snapshots built before the quiet period ends = %s', async (leading, built) => {
+    const bus = new InMemoryBus();
+    const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 150, maxDelayMs: 60_000, debounceLeadingEdge: leading });
+    engines.push(e);
+    const snapshots: MeshSnapshot[] = [];
+    e.onSnapshot((s) => snapshots.push(s));
+    e.start();
+    e.flush();
+    expect(snapshots).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200)); // quiet: no config change for longer than debounceMs
+    await bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects: parseConfigText(RULES, 'mesh.yaml').objects, updatedAt: 'x' });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(snapshots).toHaveLength(built);
+    e.flush();
+    expect(snapshots.at(-1)!.routes.has(H)).toBe(true);
+  });
+
+  it('a withdrawn part or a part of a batch waits for the quiet period even on a quiet mesh', async () => {
+    const bus = new InMemoryBus();
+    const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 100, maxDelayMs: 120_000 });
+    engines.push(e);
+    const snapshots: MeshSnapshot[] = [];
+    e.onSnapshot((s) => snapshots.push(s));
+    e.start();
+    e.flush();
+    expect(snapshots).toHaveLength(1);
+    const objects = parseConfigText(RULES, 'mesh.yaml').objects;
+    const quietThenSettle = async (change: () => Promise<void>) => {
+      await new Promise((r) => setTimeout(r, 150));
+      await change();
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    };
+    await quietThenSettle(() => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'x', batch: 'b1' }));
+    expect(snapshots).toHaveLength(1);
+    e.flush();
+    expect(snapshots.at(-1)!.routes.has(H)).toBe(true);
+    await quietThenSettle(() => bus.config.delete('mesh.yaml'));
+    expect(snapshots).toHaveLength(2);
+    e.flush();
+    expect(snapshots).toHaveLength(3);
+    expect(snapshots.at(-1)!.routes.has(H)).toBe(false);
+    // The same put without a batch leads.
+    await quietThenSettle(() => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'y' }));
+    expect(snapshots).toHaveLength(4);
+  });
+
   it('builds endpoint-only changes without the quiet period; config and service changes still wait for it', async () => {
     const bus = new InMemoryBus();
     // A quiet period no test waits out: only the endpoint throttle can build in time.
