@@ -61,9 +61,21 @@ describe('a 3-node NATS cluster losing one member', () => {
         { port: greeters[1].port, version: 'v2', runtime: 'runtime-a' },
       ]),
     );
-    await waitFor(async () => (await tally(client, 20)).v2 > 0, 'the update to reach the proxy', 30_000);
+    // After the loss the write waits for a stream leader on the survivors, and a watch whose
+    // consumer lived on the lost member is recreated only after two missed 5 s idle
+    // heartbeats: under a loaded machine that can take well over 30 s. On a timeout the
+    // roles' logs say which side stalled.
+    try {
+      await waitFor(async () => (await tally(client, 20)).v2 > 0, 'the update to reach the proxy', 75_000);
+    } catch (err) {
+      const bus = async (r: RoleProcess) => JSON.stringify(await r.getJson('/debug/busz').catch(String));
+      throw new Error(
+        `${(err as Error).message}\n--- adapter /debug/busz: ${await bus(adapter)}\n--- adapter log:\n${adapter.logs()}` +
+          `\n--- xds /debug/busz: ${await bus(xds)}\n--- xds log:\n${xds.logs()}`,
+      );
+    }
     const t = await tally(client, 40);
     expect(t.errors).toBe(0);
     expect((await xds.getJson('/debug/busz')).sources.map((s: any) => s.liveness)).toEqual(['alive']);
-  });
+  }, 180_000);
 });
