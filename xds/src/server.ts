@@ -65,6 +65,7 @@ export class XdsServer {
   private unenforcedCache: { key: string; list: UnenforcedRule[] } | undefined;
   /** The push round in progress (see continueRound). */
   private round: { readonly work: (() => void)[]; next: number; timer?: NodeJS.Immediate } | undefined;
+  private sweepTimer: NodeJS.Immediate | undefined;
   readonly metrics: Registry;
 
   constructor(options: XdsServerOptions = {}) {
@@ -124,8 +125,7 @@ export class XdsServer {
         return;
       }
     }
-    this.round = undefined;
-    this.cache.endRound();
+    this.endRound();
   }
 
   /** Runs what is left of the current push round now. */
@@ -134,8 +134,24 @@ export class XdsServer {
     if (!round) return;
     if (round.timer) clearImmediate(round.timer);
     while (round.next < round.work.length) round.work[round.next++]!();
+    this.endRound();
+  }
+
+  /**
+   * The round's own cleanup now; the periodic full sweep (O(cache)) on the next turn of
+   * the event loop, after the responses just written have gone out (http2 sends them from
+   * its own immediate): run inside the round it delayed every 32nd change by milliseconds.
+   * The cache runs a due sweep itself before the next snapshot if this has not run yet.
+   */
+  private endRound(): void {
     this.round = undefined;
     this.cache.endRound();
+    if (this.cache.sweepDue && !this.sweepTimer) {
+      this.sweepTimer = setImmediate(() => {
+        this.sweepTimer = undefined;
+        this.cache.sweep();
+      });
+    }
   }
 
   /** Starts serving on host:port (0: any free port); resolves to the bound port. */
@@ -162,6 +178,8 @@ export class XdsServer {
   /** Ends every stream and stops listening. */
   async close(): Promise<void> {
     this.finishRound();
+    if (this.sweepTimer) clearImmediate(this.sweepTimer);
+    this.sweepTimer = undefined;
     const server = this.server;
     this.server = undefined;
     this.sotw.closeAll();

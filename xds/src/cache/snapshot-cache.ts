@@ -83,6 +83,8 @@ export class SnapshotCache implements ResourceSource {
 
   /** Installs a snapshot; returns the inputs that changed (none: nothing to push). */
   setSnapshot(next: MeshSnapshot): SnapshotInput[] {
+    // A full sweep the server has not run yet belongs to the snapshot it was due in.
+    this.sweep();
     const prev = this.snapshot;
     const keys = prev?.version === next.version ? new Map<SnapshotInput, Set<string>>() : changedKeys(prev, next);
     const changed = SNAPSHOT_INPUTS.filter((input) => !prev || keys.has(input));
@@ -116,42 +118,56 @@ export class SnapshotCache implements ResourceSource {
    * After a push round, forgets resources no proxy holds any more, without scanning the
    * whole cache: every proxy subscribed to a name this epoch's change reached was
    * regenerated in the round, so among those names an entry the round did not use is
-   * held by nobody. Every SWEEP_EVERY epochs a full pass also drops entries of names
-   * nobody subscribes to by name any more (left by proxies that went away), by the same
-   * rule over the changes since the previous full pass. Generators without dependencies
-   * regenerate every subscriber on any change of their inputs: a full sweep each time.
+   * held by nobody. Generators without dependencies regenerate every subscriber on any
+   * change of their inputs: a full sweep each time. Names nobody subscribes to by name any
+   * more are left to `sweep` (every SWEEP_EVERY epochs).
    */
   endRound(): void {
-    const full = this.currentEpoch - this.lastFullSweep >= SWEEP_EVERY;
-    const since = full ? this.log.since(this.lastFullSweep) : undefined;
     for (const [generator, cache] of this.caches) {
       const changedNow = generator.inputs.some((i) => this.changedAt.get(i) === this.currentEpoch);
+      if (!changedNow) continue;
       if (!generator.dependencies) {
-        if (changedNow) cache.sweep();
-        continue;
-      }
-      if (changedNow && this.wildcards.has(generator)) {
+        cache.sweep();
+      } else if (this.wildcards.has(generator)) {
         // A wildcard subscriber regenerated every name: the precise rule over the whole cache.
         const latest = this.log.latest();
         cache.sweep((name) => affects(latest, generator.inputs, this.dependenciesOf(generator, name)));
-      } else if (changedNow) {
+      } else {
         cache.sweepNames(this.reached.get(generator) ?? []);
       }
-      // (`since` is always known: the log holds twice SWEEP_EVERY epochs.)
-      if (since) cache.sweep((name) => affects(since, generator.inputs, this.dependenciesOf(generator, name)), this.lastFullSweep + 1);
-    }
-    if (full) {
-      this.lastFullSweep = this.currentEpoch;
-      // Names nobody subscribes to any more leave dependencies and history behind.
-      for (const [generator, byName] of this.deps) {
-        const history = this.history.get(generator);
-        for (const name of byName.keys()) if (!history?.holds(name)) byName.delete(name);
-      }
-      for (const h of this.history.values()) h.prune();
     }
     this.reached.clear();
     this.wildcards.clear();
     this.contributions.endRound();
+  }
+
+  /** A full `sweep` is due (SWEEP_EVERY epochs since the last). */
+  get sweepDue(): boolean {
+    return this.currentEpoch - this.lastFullSweep >= SWEEP_EVERY;
+  }
+
+  /**
+   * When due, a full pass over the caches drops entries of names nobody subscribes to by
+   * name any more (left by proxies that went away), by endRound's rule over the changes
+   * since the previous full pass, and forgets their dependencies and history. It costs
+   * O(cache), so the server runs it after a round's responses are on the wire (and at the
+   * latest before the next snapshot), not inside the round.
+   */
+  sweep(): void {
+    if (!this.sweepDue) return;
+    // (`since` is always known: the log holds twice SWEEP_EVERY epochs and a due sweep runs
+    // before the next snapshot is installed.)
+    const since = this.log.since(this.lastFullSweep);
+    for (const [generator, cache] of this.caches) {
+      if (generator.dependencies && since) cache.sweep((name) => affects(since, generator.inputs, this.dependenciesOf(generator, name)), this.lastFullSweep + 1);
+    }
+    this.lastFullSweep = this.currentEpoch;
+    // Names nobody subscribes to any more leave dependencies and history behind.
+    for (const [generator, byName] of this.deps) {
+      const history = this.history.get(generator);
+      for (const name of byName.keys()) if (!history?.holds(name)) byName.delete(name);
+    }
+    for (const h of this.history.values()) h.prune();
   }
 
   resources(proxy: XdsProxy, typeUrl: string, names: ReadonlySet<string> | undefined): readonly EncodedResource[] | undefined {

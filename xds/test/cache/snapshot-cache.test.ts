@@ -201,6 +201,25 @@ describe('SnapshotCache: per-name change tracking', () => {
     cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
     expect(eds.stats.builds).toBe(builds);
   });
+
+  it('leaves the full sweep out of the round: sweep() runs it when due, else the next snapshot does', () => {
+    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
+    const eds = cache.cacheFor(grpcEndpointGenerator);
+    cache.setSnapshot(mesh(1));
+    cache.resources(aProxy({ id: 'gone' }), ENDPOINT_TYPE_URL, new Set([G]));
+    cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
+    for (let i = 2; i <= 64; i++) {
+      cache.setSnapshot(mesh(i));
+      cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(O));
+      cache.endRound();
+    }
+    // The sweep due at epoch 32 ran when epoch 33's snapshot came; the one due now waits.
+    expect(cache.sweepDue).toBe(true);
+    expect(eds.size).toBe(2);
+    cache.sweep();
+    expect(cache.sweepDue).toBe(false);
+    expect(eds.size).toBe(1);
+  });
 });
 
 describe('ResourceCache', () => {
