@@ -51,13 +51,11 @@ export function diffShard(previous: ShardState | undefined, shard: RegistryShard
 function sameLayout(previous: ShardState, shard: RegistryShard): ShardDiff | undefined {
   const before = previous.shard;
   if (before.workloads.length !== shard.workloads.length || before.services.length !== shard.services.length) return undefined;
-  for (let i = 0; i < shard.services.length; i++) if (shard.services[i] !== before.services[i]) return undefined;
+  if (nextDifference(before.services, shard.services, 0) >= 0) return undefined;
   const suspects = new Set<string>();
-  for (let i = 0; i < shard.workloads.length; i++) {
+  for (let i = nextDifference(before.workloads, shard.workloads, 0); i >= 0; i = nextDifference(before.workloads, shard.workloads, i + 1)) {
     const w = shard.workloads[i]!;
-    const old = before.workloads[i]!;
-    if (w === old) continue;
-    if (w.hostname !== old.hostname) return undefined;
+    if (w.hostname !== before.workloads[i]!.hostname) return undefined;
     suspects.add(w.hostname);
   }
   const hosts = previous.hosts;
@@ -70,6 +68,17 @@ function sameLayout(previous: ShardState, shard: RegistryShard): ShardDiff | und
     if (next !== prior) changed.add(host);
   }
   return { state: { shard, hosts, positions: previous.positions }, changed };
+}
+
+/**
+ * The first slot at or after `from` whose object differs (-1: none). Only pointer
+ * comparisons in the loop: a rarely taken branch reading a property inside a 10,000-slot
+ * scan left V8's on-stack-replaced code without feedback for it, and the scan fell back to
+ * unoptimized code on nearly every call (≈ 0.6 ms instead of ≈ 0.02 ms per shard).
+ */
+function nextDifference(a: readonly unknown[], b: readonly unknown[], from: number): number {
+  for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 function regroup(previous: ShardState | undefined, shard: RegistryShard): ShardDiff {
