@@ -72,7 +72,10 @@ export class ResourceCache implements ResourceMemo {
   sweep(reached?: (name: string) => boolean, since = this.epoch): void {
     // (Deleting the current key while iterating a Map is safe.)
     for (const name of this.entries.keys()) if (!reached || reached(name)) this.sweepName(name, since);
-    for (const [name, e] of this.lastGood) if (e.used < since && (!reached || reached(name))) this.lastGood.delete(name);
+    // (forEach: no [name, entry] pair per entry; deleting the current entry is safe.)
+    this.lastGood.forEach((e, name) => {
+      if (e.used < since && (!reached || reached(name))) this.lastGood.delete(name);
+    });
   }
 
   /** sweep() for exactly these names: O(names), not O(cache). */

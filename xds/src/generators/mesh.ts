@@ -110,6 +110,18 @@ export function labelsMatch(labels: Readonly<Record<string, string>>, selector: 
   return true;
 }
 
+/**
+ * Sorts `list` in place by a computed string key, computing each key once (byString
+ * computes two per comparison). Stable, like Array.prototype.sort: the same order.
+ */
+export function sortByKey<T>(list: T[], key: (t: T) => string): T[] {
+  if (list.length < 2) return list;
+  const keyed = list.map((item) => ({ key: key(item), item }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.item;
+  return list;
+}
+
 export function byString<T>(key: (t: T) => string): (a: T, b: T) => number {
   return (a, b) => {
     const ka = key(a);

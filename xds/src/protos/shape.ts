@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { FieldPath, fullNameOf } from './field-path.js';
 
 export interface ShapeOptions {
   /**
@@ -24,74 +25,94 @@ const UNSIGNED_TYPES = new Set(['uint32', 'fixed32', 'uint64', 'fixed64']);
  */
 export function checkShape(type: protobuf.Type, value: unknown, options: ShapeOptions = {}): string[] {
   const errors: string[] = [];
-  checkMessage(type, value, '', errors, options);
+  checkMessage(type, value, new FieldPath(), errors, options);
   return errors;
 }
 
-function checkMessage(type: protobuf.Type, value: unknown, path: string, errors: string[], opts: ShapeOptions): void {
-  const where = path || '<root>';
-  const full = type.fullName;
+function checkMessage(type: protobuf.Type, value: unknown, path: FieldPath, errors: string[], opts: ShapeOptions): void {
+  const full = fullNameOf(type);
   if (opts.json && full === '.google.protobuf.Duration' && typeof value === 'string') {
-    if (!/^-?\d+(\.\d{1,9})?s$/.test(value)) errors.push(`${where}: not a duration: ${JSON.stringify(value)}`);
+    if (!/^-?\d+(\.\d{1,9})?s$/.test(value)) errors.push(`${String(path) || '<root>'}: not a duration: ${JSON.stringify(value)}`);
     return;
   }
   if (opts.json && WRAPPERS.has(full) && (typeof value !== 'object' || value === null)) return;
   if (full === '.google.protobuf.Struct' || full === '.google.protobuf.Value') return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    errors.push(`${where}: expected an object for ${full.slice(1)}`);
+    errors.push(`${String(path) || '<root>'}: expected an object for ${full.slice(1)}`);
     return;
   }
   const obj = value as Record<string, unknown>;
   if (full === '.google.protobuf.Any') {
     const typeUrl = obj['@type'];
     if (typeof typeUrl !== 'string') {
-      errors.push(`${where}: Any without @type`);
+      errors.push(`${String(path) || '<root>'}: Any without @type`);
       return;
     }
     const inner = lookupAnyType(type, typeUrl);
     if (!inner) {
-      errors.push(`${where}: Any type ${typeUrl} is not loaded (it would encode empty)`);
+      errors.push(`${String(path) || '<root>'}: Any type ${typeUrl} is not loaded (it would encode empty)`);
       return;
     }
     const { '@type': _drop, ...rest } = obj;
     checkMessage(inner, rest, path, errors, opts);
     return;
   }
-  const oneofsSeen = new Map<string, string>();
-  for (const [key, v] of Object.entries(obj)) {
+  for (const key in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    const v = obj[key];
     if (v === undefined || v === null) continue;
     const field = type.fields[key];
-    const fieldPath = path ? `${path}.${key}` : key;
+    path.push(key);
     if (!field) {
-      errors.push(`${fieldPath}: unknown field of ${full.slice(1)}`);
-      continue;
-    }
-    if (field.partOf) {
-      const other = oneofsSeen.get(field.partOf.name);
-      if (other) errors.push(`${fieldPath}: oneof ${field.partOf.name} already set by ${other}`);
-      else oneofsSeen.set(field.partOf.name, key);
-    }
-    if (field.map) {
-      if (typeof v !== 'object' || Array.isArray(v)) {
-        errors.push(`${fieldPath}: expected a map`);
-        continue;
-      }
-      for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-        checkValue(field, item, `${fieldPath}[${JSON.stringify(k)}]`, errors, opts);
-      }
-    } else if (field.repeated) {
-      if (!Array.isArray(v)) {
-        errors.push(`${fieldPath}: expected a list`);
-        continue;
-      }
-      v.forEach((item, i) => checkValue(field, item, `${fieldPath}[${i}]`, errors, opts));
+      errors.push(`${path}: unknown field of ${full.slice(1)}`);
     } else {
-      checkValue(field, v, fieldPath, errors, opts);
+      const other = field.partOf ? earlierMember(obj, key, field.partOf.oneof) : undefined;
+      if (other) errors.push(`${path}: oneof ${field.partOf!.name} already set by ${other}`);
+      checkField(field, v, path, errors, opts);
     }
+    path.pop();
   }
 }
 
-function checkValue(field: protobuf.Field, v: unknown, path: string, errors: string[], opts: ShapeOptions): void {
+/** The first member of a oneof set before `key` in `obj` (no map per message: most messages hold a oneof). */
+function earlierMember(obj: Record<string, unknown>, key: string, members: readonly string[]): string | undefined {
+  for (const k in obj) {
+    if (k === key) return undefined;
+    if (members.includes(k) && obj[k] !== undefined && obj[k] !== null && Object.prototype.hasOwnProperty.call(obj, k)) return k;
+  }
+  return undefined;
+}
+
+/** A field's value (a map, a list or one value) at `path`. */
+function checkField(field: protobuf.Field, v: unknown, path: FieldPath, errors: string[], opts: ShapeOptions): void {
+  if (field.map) {
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      errors.push(`${path}: expected a map`);
+      return;
+    }
+    const entries = v as Record<string, unknown>;
+    for (const k in entries) {
+      if (!Object.prototype.hasOwnProperty.call(entries, k)) continue;
+      path.push(`[${JSON.stringify(k)}]`);
+      checkValue(field, entries[k], path, errors, opts);
+      path.pop();
+    }
+  } else if (field.repeated) {
+    if (!Array.isArray(v)) {
+      errors.push(`${path}: expected a list`);
+      return;
+    }
+    for (let i = 0; i < v.length; i++) {
+      path.push(i);
+      checkValue(field, v[i], path, errors, opts);
+      path.pop();
+    }
+  } else {
+    checkValue(field, v, path, errors, opts);
+  }
+}
+
+function checkValue(field: protobuf.Field, v: unknown, path: FieldPath, errors: string[], opts: ShapeOptions): void {
   const resolved = field.resolve().resolvedType;
   if (resolved instanceof protobuf.Type) {
     checkMessage(resolved, v, path, errors, opts);
@@ -99,24 +120,27 @@ function checkValue(field: protobuf.Field, v: unknown, path: string, errors: str
   }
   if (resolved instanceof protobuf.Enum) {
     const ok = typeof v === 'string' ? v in resolved.values : typeof v === 'number' && v in resolved.valuesById;
-    if (!ok) errors.push(`${path}: ${JSON.stringify(v)} is not a value of ${resolved.fullName.slice(1)}`);
+    if (!ok) errors.push(`${path}: ${JSON.stringify(v)} is not a value of ${fullNameOf(resolved).slice(1)}`);
     return;
   }
   const t = field.type;
-  const bad = (what: string) => errors.push(`${path}: expected ${what}, got ${JSON.stringify(v)}`);
   if (t === 'string') {
-    if (typeof v !== 'string') bad('a string');
+    if (typeof v !== 'string') bad(errors, path, 'a string', v);
   } else if (t === 'bool') {
-    if (typeof v !== 'boolean') bad('a boolean');
+    if (typeof v !== 'boolean') bad(errors, path, 'a boolean', v);
   } else if (t === 'bytes') {
-    if (!(v instanceof Uint8Array) && typeof v !== 'string') bad('bytes');
+    if (!(v instanceof Uint8Array) && typeof v !== 'string') bad(errors, path, 'bytes', v);
   } else if (t === 'double' || t === 'float') {
-    if (typeof v !== 'number' || !Number.isFinite(v)) bad('a number');
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(errors, path, 'a number', v);
   } else if (INTEGER_TYPES.has(t) || UNSIGNED_TYPES.has(t)) {
     const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n)) bad('an integer');
-    else if (UNSIGNED_TYPES.has(t) && n < 0) bad('an unsigned integer');
+    if (typeof n !== 'number' || !Number.isInteger(n)) bad(errors, path, 'an integer', v);
+    else if (UNSIGNED_TYPES.has(t) && n < 0) bad(errors, path, 'an unsigned integer', v);
   }
+}
+
+function bad(errors: string[], path: FieldPath, what: string, v: unknown): void {
+  errors.push(`${path}: expected ${what}, got ${JSON.stringify(v)}`);
 }
 
 function lookupAnyType(anyType: protobuf.Type, typeUrl: string): protobuf.Type | undefined {

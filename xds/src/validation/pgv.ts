@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import protobuf from 'protobufjs';
+import { FieldPath, fullNameOf } from '../protos/field-path.js';
 
 /**
  * A generic checker for the `validate.rules` annotations (protoc-gen-validate) that
@@ -79,20 +80,19 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null;
 }
 
-function joinPath(path: string, key: string | number): string {
-  return typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-}
-
 /** Checks `value` against `type` and every message inside it. */
 export function checkPgv(type: protobuf.Type, value: unknown): PgvViolation[] {
   const out: PgvViolation[] = [];
-  checkMessage(type, value, '', out);
+  checkMessage(type, value, new FieldPath(), out);
   return out;
 }
 
-function checkMessage(type: protobuf.Type, value: unknown, path: string, out: PgvViolation[]): void {
+/** A string path (a map key's) or the walk's current one. */
+type PathLike = FieldPath | string;
+
+function checkMessage(type: protobuf.Type, value: unknown, path: FieldPath, out: PgvViolation[]): void {
   if (!isObject(value)) return; // the shape checker reports wrong kinds
-  if (type.fullName === '.google.protobuf.Any') {
+  if (fullNameOf(type) === '.google.protobuf.Any') {
     const url = value['@type'];
     if (typeof url !== 'string') return;
     let inner: protobuf.Type | undefined;
@@ -110,23 +110,26 @@ function checkMessage(type: protobuf.Type, value: unknown, path: string, out: Pg
   for (const oneof of type.oneofsArray) {
     if (oneof.options?.['(validate.required)'] !== true) continue;
     if (!oneof.fieldsArray.some((f) => present(value[f.name]))) {
+      path.push(oneof.name);
       out.push({
-        path: joinPath(path, oneof.name),
+        path: String(path),
         rule: 'oneof.required',
         message: `one of ${oneof.fieldsArray.map((f) => f.name).join(', ')} must be set`,
       });
+      path.pop();
     }
   }
   for (const field of type.fieldsArray) {
     const v = value[field.name];
     // An unset member of a oneof (or proto3 `optional` field) is not validated; nor is an
-    // unset field without rules (most of them: no path is built for those).
+    // unset field without rules (most of them).
     if (!present(v) && (field.partOf || rulesOf(field) === undefined)) continue;
-    const p = joinPath(path, field.name);
     const rules = rulesOf(field);
-    if (field.map) checkMap(field, v, rules, p, out);
-    else if (field.repeated) checkRepeated(field, v, rules, p, out);
-    else checkValue(field, v, rules, p, out);
+    path.push(field.name);
+    if (field.map) checkMap(field, v, rules, path, out);
+    else if (field.repeated) checkRepeated(field, v, rules, path, out);
+    else checkValue(field, v, rules, path, out);
+    path.pop();
   }
 }
 
@@ -135,15 +138,15 @@ function resolvedType(field: protobuf.Field): protobuf.Type | protobuf.Enum | nu
 }
 
 /** One value of a field (a singular field, a list item, a map value) against `rules`. */
-function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: string, out: PgvViolation[]): void {
+function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: FieldPath, out: PgvViolation[]): void {
   const resolved = resolvedType(field);
   const has = present(v);
   if (resolved instanceof protobuf.Type) {
-    const name = resolved.fullName;
+    const name = fullNameOf(resolved);
     const message = rules?.message as Rules | undefined;
     const wrapperKind = WRAPPER_RULE[name];
     if (wrapperKind) {
-      if (message?.required === true && !has) out.push({ path, rule: 'message.required', message: 'is required' });
+      if (message?.required === true && !has) out.push({ path: String(path), rule: 'message.required', message: 'is required' });
       const r = rules?.[wrapperKind] as Rules | undefined;
       if (has && r) checkScalar(WRAPPER_SCALAR[wrapperKind]!, r, isObject(v) ? (v.value ?? defaultOf(wrapperKind)) : v, path, wrapperKind, out);
       return;
@@ -151,14 +154,14 @@ function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined,
     if (name === '.google.protobuf.Duration' || name === '.google.protobuf.Timestamp') {
       const kind = name === '.google.protobuf.Duration' ? 'duration' : 'timestamp';
       const r = rules?.[kind] as Rules | undefined;
-      if ((r?.required === true || message?.required === true) && !has) out.push({ path, rule: `${kind}.required`, message: 'is required' });
+      if ((r?.required === true || message?.required === true) && !has) out.push({ path: String(path), rule: `${kind}.required`, message: 'is required' });
       else if (has && r) checkTime(kind, r, v, path, out);
       return;
     }
     if (name === '.google.protobuf.Any') {
       const r = rules?.any as Rules | undefined;
       if ((r?.required === true || message?.required === true) && !has) {
-        out.push({ path, rule: 'any.required', message: 'is required' });
+        out.push({ path: String(path), rule: 'any.required', message: 'is required' });
         return;
       }
       if (has && r && isObject(v)) checkAny(r, v, path, out);
@@ -166,7 +169,7 @@ function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined,
       return;
     }
     if (message?.required === true && !has) {
-      out.push({ path, rule: 'message.required', message: 'is required' });
+      out.push({ path: String(path), rule: 'message.required', message: 'is required' });
       return;
     }
     if (has && message?.skip !== true) checkMessage(resolved, v, path, out);
@@ -188,7 +191,7 @@ function defaultOf(type: string): unknown {
   return 0;
 }
 
-function checkRepeated(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: string, out: PgvViolation[]): void {
+function checkRepeated(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: FieldPath, out: PgvViolation[]): void {
   const list = Array.isArray(v) ? v : [];
   const r = rules?.repeated as Rules | undefined;
   if (r) {
@@ -196,40 +199,45 @@ function checkRepeated(field: protobuf.Field, v: unknown, rules: Rules | undefin
     const min = num(r.min_items);
     const max = num(r.max_items);
     if (min !== undefined && list.length < min) {
-      out.push({ path, rule: 'repeated.min_items', message: min === 1 ? 'must not be empty' : `must have at least ${min} items, has ${list.length}` });
+      out.push({ path: String(path), rule: 'repeated.min_items', message: min === 1 ? 'must not be empty' : `must have at least ${min} items, has ${list.length}` });
     }
-    if (max !== undefined && list.length > max) out.push({ path, rule: 'repeated.max_items', message: `must have at most ${max} items, has ${list.length}` });
+    if (max !== undefined && list.length > max) out.push({ path: String(path), rule: 'repeated.max_items', message: `must have at most ${max} items, has ${list.length}` });
     if (r.unique === true) {
       const seen = new Set<string>();
       list.forEach((item, i) => {
         const k = JSON.stringify(item);
-        if (seen.has(k)) out.push({ path: joinPath(path, i), rule: 'repeated.unique', message: 'repeats an earlier item' });
+        if (seen.has(k)) out.push({ path: `${path}[${i}]`, rule: 'repeated.unique', message: 'repeats an earlier item' });
         seen.add(k);
       });
     }
   }
   const items = r?.items as Rules | undefined;
-  list.forEach((item, i) => checkValue(field, item, items, joinPath(path, i), out));
+  for (let i = 0; i < list.length; i++) {
+    path.push(i);
+    checkValue(field, list[i], items, path, out);
+    path.pop();
+  }
 }
 
-function checkMap(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: string, out: PgvViolation[]): void {
+function checkMap(field: protobuf.Field, v: unknown, rules: Rules | undefined, path: FieldPath, out: PgvViolation[]): void {
   const entries = isObject(v) ? Object.entries(v) : [];
   const r = rules?.map as Rules | undefined;
   if (r) {
     if (r.ignore_empty === true && entries.length === 0) return;
     const min = num(r.min_pairs);
     const max = num(r.max_pairs);
-    if (min !== undefined && entries.length < min) out.push({ path, rule: 'map.min_pairs', message: `must have at least ${min} entries` });
-    if (max !== undefined && entries.length > max) out.push({ path, rule: 'map.max_pairs', message: `must have at most ${max} entries` });
+    if (min !== undefined && entries.length < min) out.push({ path: String(path), rule: 'map.min_pairs', message: `must have at least ${min} entries` });
+    if (max !== undefined && entries.length > max) out.push({ path: String(path), rule: 'map.max_pairs', message: `must have at most ${max} entries` });
   }
   const keyType = (field as unknown as protobuf.MapField).keyType ?? 'string';
   const keys = (r?.keys as Rules | undefined)?.[keyType] as Rules | undefined;
   const values = r?.values as Rules | undefined;
   for (const [k, item] of entries) {
-    const p = `${path}[${JSON.stringify(k)}]`;
-    if (keys) checkScalar(keyType, keys, NUMERIC.has(keyType) ? Number(k) : k, `${p} (key)`, keyType, out);
-    if (r?.no_sparse === true && !present(item)) out.push({ path: p, rule: 'map.no_sparse', message: 'must not be empty' });
-    checkValue(field, item, values, p, out);
+    path.push(`[${JSON.stringify(k)}]`);
+    if (keys) checkScalar(keyType, keys, NUMERIC.has(keyType) ? Number(k) : k, `${path} (key)`, keyType, out);
+    if (r?.no_sparse === true && !present(item)) out.push({ path: String(path), rule: 'map.no_sparse', message: 'must not be empty' });
+    checkValue(field, item, values, path, out);
+    path.pop();
   }
 }
 
@@ -286,14 +294,30 @@ function bytesOf(v: unknown): Uint8Array {
   return new Uint8Array();
 }
 
-function checkScalar(type: string, r: Rules, v: unknown, path: string, kind: string, out: PgvViolation[]): void {
+/** `[...s].length` without the array: UTF-16 length minus the low halves of surrogate pairs. */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+function checkScalar(type: string, r: Rules, v: unknown, path: PathLike, kind: string, out: PgvViolation[]): void {
   const fail = (rule: string, message: string): void => {
-    out.push({ path, rule: `${kind}.${rule}`, message });
+    out.push({ path: String(path), rule: `${kind}.${rule}`, message });
   };
   if (type === 'string') {
     const s = typeof v === 'string' ? v : '';
     if (r.ignore_empty === true && s === '') return;
-    const chars = [...s].length;
+    const chars = codePoints(s);
     const bytes = Buffer.byteLength(s);
     if (r.const !== undefined && s !== r.const) fail('const', `must be ${show(r.const)}, got ${show(s)}`);
     if (num(r.len) !== undefined && chars !== num(r.len)) fail('len', `must be ${num(r.len)} characters long, got ${chars}`);
@@ -368,10 +392,10 @@ function checkScalar(type: string, r: Rules, v: unknown, path: string, kind: str
   }
 }
 
-function checkEnum(e: protobuf.Enum, r: Rules, v: unknown, path: string, out: PgvViolation[]): void {
+function checkEnum(e: protobuf.Enum, r: Rules, v: unknown, path: PathLike, out: PgvViolation[]): void {
   const n = typeof v === 'string' ? e.values[v] : num(v);
   const fail = (rule: string, message: string): void => {
-    out.push({ path, rule: `enum.${rule}`, message });
+    out.push({ path: String(path), rule: `enum.${rule}`, message });
   };
   if (n === undefined) {
     if (r.defined_only === true) fail('defined_only', `${show(v)} is not a value of ${e.name}`);
@@ -397,10 +421,10 @@ function showDuration(ns: bigint): string {
   return `${ns}ns`;
 }
 
-function checkTime(kind: 'duration' | 'timestamp', r: Rules, v: unknown, path: string, out: PgvViolation[]): void {
+function checkTime(kind: 'duration' | 'timestamp', r: Rules, v: unknown, path: PathLike, out: PgvViolation[]): void {
   const ns = nanosOf(v);
   const fail = (rule: string, message: string): void => {
-    out.push({ path, rule: `${kind}.${rule}`, message });
+    out.push({ path: String(path), rule: `${kind}.${rule}`, message });
   };
   const bound = (key: string): bigint | undefined => (r[key] !== undefined ? nanosOf(r[key]) : undefined);
   if (r.const !== undefined && ns !== nanosOf(r.const)) fail('const', `must be ${showDuration(nanosOf(r.const))}, got ${showDuration(ns)}`);
@@ -424,10 +448,10 @@ function checkTime(kind: 'duration' | 'timestamp', r: Rules, v: unknown, path: s
   if (Array.isArray(r.not_in) && r.not_in.some((x) => nanosOf(x) === ns)) fail('not_in', `must not be ${showDuration(ns)}`);
 }
 
-function checkAny(r: Rules, v: Record<string, unknown>, path: string, out: PgvViolation[]): void {
+function checkAny(r: Rules, v: Record<string, unknown>, path: PathLike, out: PgvViolation[]): void {
   const url = typeof v['@type'] === 'string' ? v['@type'] : '';
-  if (Array.isArray(r.in) && !r.in.includes(url)) out.push({ path, rule: 'any.in', message: `must hold one of ${r.in.join(', ')}, holds ${url}` });
-  if (Array.isArray(r.not_in) && r.not_in.includes(url)) out.push({ path, rule: 'any.not_in', message: `must not hold ${url}` });
+  if (Array.isArray(r.in) && !r.in.includes(url)) out.push({ path: String(path), rule: 'any.in', message: `must hold one of ${r.in.join(', ')}, holds ${url}` });
+  if (Array.isArray(r.not_in) && r.not_in.includes(url)) out.push({ path: String(path), rule: 'any.not_in', message: `must not hold ${url}` });
 }
 
 /** `path: message (validate.rules rule)`. */

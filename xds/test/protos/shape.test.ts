@@ -36,6 +36,17 @@ describe('checkShape', () => {
     expect(checkShape(cluster, { dns_resolvers: {} })[0]).toContain('expected a list');
   });
 
+  it('names the whole path: fields, list indexes, map keys, the root', () => {
+    expect(checkShape(cluster, { load_assignment: { endpoints: [{ lb_endpoints: [{}, { endpoint: { adress: {} } }] }] } })).toEqual([
+      'load_assignment.endpoints[0].lb_endpoints[1].endpoint.adress: unknown field of envoy.config.endpoint.v3.Endpoint',
+    ]);
+    expect(checkShape(cluster, { typed_extension_protocol_options: { 'envoy.x': {} }, name: 'c', type: 'EDS', cluster_type: {} })).toEqual([
+      'typed_extension_protocol_options["envoy.x"]: Any without @type',
+      'cluster_type: oneof cluster_discovery_type already set by type',
+    ]);
+    expect(checkShape(cluster, 5)).toEqual(['<root>: expected an object for envoy.config.cluster.v3.Cluster']);
+  });
+
   it('in JSON mode takes durations as strings and wrappers as bare values', () => {
     expect(checkShape(cluster, { connect_timeout: '1.5s', per_connection_buffer_limit_bytes: 10 }, { json: true })).toEqual([]);
     expect(checkShape(cluster, { connect_timeout: 'soon' }, { json: true })[0]).toContain('not a duration');

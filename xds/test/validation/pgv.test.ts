@@ -80,6 +80,16 @@ describe('PGV checker', () => {
     expect(check('envoy.config.route.v3.HeaderMatcher', { name: 'x', prefix_match: '' })).toEqual(['prefix_match: must not be empty (validate.rules string.min_len)']);
   });
 
+  it('names nested paths through lists and messages', () => {
+    const routes = [
+      { match: { prefix: '/' }, route: { cluster: 'c' } },
+      { match: { prefix: '/' }, route: { cluster: '' } },
+    ];
+    expect(check('envoy.config.route.v3.RouteConfiguration', { name: 'r', virtual_hosts: [{ name: 'a', domains: ['a'], routes }] })).toEqual([
+      'virtual_hosts[0].routes[1].route.cluster: must not be empty (validate.rules string.min_len)',
+    ]);
+  });
+
   it('header names: HTTP_HEADER_NAME (not strict) plus min_len', () => {
     expect(check('envoy.config.core.v3.HeaderValue', { key: '', value: 'v' })).toEqual(['key: must not be empty (validate.rules string.min_len)']);
     expect(check('envoy.config.core.v3.HeaderValue', { key: 'x-a', value: 'line\r\nbreak' })).toEqual([

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { parseEndpoint, type MeshSnapshot, type Protocol, type Workload } from '@isthmus/core';
 import type { XdsProxy } from '../../proxy.js';
-import { byString } from '../mesh.js';
+import { sortByKey } from '../mesh.js';
 import { proxyScope } from '../scope.js';
 
 /**
@@ -66,7 +66,7 @@ export function ownWorkloads(snapshot: MeshSnapshot, proxy: XdsProxy): Workload[
   else if (Object.keys(proxy.labels).length > 0) {
     found = all().filter((w) => Object.entries(proxy.labels).every(([k, v]) => w.labels[k] === v));
   } else found = [];
-  return found.sort(byString((w) => `${w.hostname}|${w.id}`));
+  return sortByKey(found, (w) => `${w.hostname}|${w.id}`);
 }
 
 /** One port the sidecar accepts traffic on for its application. */

@@ -7,7 +7,7 @@ import { ENDPOINT_TYPE_URL } from '../../resources/type-urls.js';
 import type { GenerateContext, Generator } from '../generator.js';
 import { localityCallerKey, localityLbEndpoints, type EndpointEntry, type LocalityCaller } from '../../configurers/locality.js';
 import { withOrigin } from '../../validation/provenance.js';
-import { byString, labelsMatch, type ClusterRef } from '../mesh.js';
+import { labelsMatch, sortByKey, type ClusterRef } from '../mesh.js';
 import { proxyScope } from '../scope.js';
 import { clusterDependencies, clusterTarget, clusterTargets, effectiveTrafficPolicy } from './cds.js';
 
@@ -103,7 +103,7 @@ export function loadAssignment(
     }
     chosen.push({ workload: w, port: w.ports[ref.port.name] ?? ref.port.number });
   }
-  chosen.sort(byString((e) => `${e.workload.address}|${e.port}|${e.workload.id}`));
+  sortByKey(chosen, (e) => `${e.workload.address}|${e.port}|${e.workload.id}`);
   const seen = new Set<string>();
   const entries: EndpointEntry[] = [];
   for (const e of chosen) {
