@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InMemoryBus, MeshEngine, parseConfigText, silentLogger, type MeshSnapshot } from '@isthmus/core';
+import { InMemoryBus, MeshEngine, parseConfigText, silentLogger, type MeshEngineOptions, type MeshSnapshot } from '@isthmus/core';
 import { aService, aWorkload, message } from '../builders/registry.js';
 
 const H = 'greeter.default.svc.cluster.local';
@@ -35,14 +35,25 @@ spec:
 `;
 
 const engines: MeshEngine[] = [];
-function engine(bus: InMemoryBus): { engine: MeshEngine; snapshots: MeshSnapshot[] } {
-  const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 5, maxDelayMs: 20 });
+function engine(
+  bus: InMemoryBus,
+  options: Omit<MeshEngineOptions, 'logger'> = { debounceMs: 5, maxDelayMs: 20 },
+): { engine: MeshEngine; snapshots: MeshSnapshot[] } {
+  const e = new MeshEngine(bus, { logger: silentLogger(), ...options });
   engines.push(e);
   const snapshots: MeshSnapshot[] = [];
   e.onSnapshot((s) => snapshots.push(s));
   return { engine: e, snapshots };
 }
 afterEach(() => engines.splice(0).forEach((e) => e.stop()));
+
+/** Waits `quietMs` (no config change meanwhile), makes `change`, then lets setImmediate work run. */
+async function afterQuiet(quietMs: number, change: () => Promise<void>): Promise<void> {
+  await new Promise((r) => setTimeout(r, quietMs));
+  await change();
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+}
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
@@ -143,17 +154,12 @@ spec:
     [false, 1],
   ])('a config change on a quiet mesh (leading edge %s): snapshots built before the quiet period ends = %s', async (leading, built) => {
     const bus = new InMemoryBus();
-    const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 150, maxDelayMs: 60_000, debounceLeadingEdge: leading });
-    engines.push(e);
-    const snapshots: MeshSnapshot[] = [];
-    e.onSnapshot((s) => snapshots.push(s));
+    const { engine: e, snapshots } = engine(bus, { debounceMs: 150, maxDelayMs: 60_000, debounceLeadingEdge: leading });
     e.start();
     e.flush();
     expect(snapshots).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 200)); // quiet: no config change for longer than debounceMs
-    await bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects: parseConfigText(RULES, 'mesh.yaml').objects, updatedAt: 'x' });
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    const objects = parseConfigText(RULES, 'mesh.yaml').objects;
+    await afterQuiet(200, () => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'x' }));
     expect(snapshots).toHaveLength(built);
     e.flush();
     expect(snapshots.at(-1)!.routes.has(H)).toBe(true);
@@ -161,31 +167,22 @@ spec:
 
   it('a withdrawn part or a part of a batch waits for the quiet period even on a quiet mesh', async () => {
     const bus = new InMemoryBus();
-    const e = new MeshEngine(bus, { logger: silentLogger(), debounceMs: 100, maxDelayMs: 120_000 });
-    engines.push(e);
-    const snapshots: MeshSnapshot[] = [];
-    e.onSnapshot((s) => snapshots.push(s));
+    const { engine: e, snapshots } = engine(bus, { debounceMs: 100, maxDelayMs: 120_000 });
     e.start();
     e.flush();
     expect(snapshots).toHaveLength(1);
     const objects = parseConfigText(RULES, 'mesh.yaml').objects;
-    const quietThenSettle = async (change: () => Promise<void>) => {
-      await new Promise((r) => setTimeout(r, 150));
-      await change();
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
-    };
-    await quietThenSettle(() => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'x', batch: 'b1' }));
+    await afterQuiet(150, () => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'x', batch: 'b1' }));
     expect(snapshots).toHaveLength(1);
     e.flush();
     expect(snapshots.at(-1)!.routes.has(H)).toBe(true);
-    await quietThenSettle(() => bus.config.delete('mesh.yaml'));
+    await afterQuiet(150, () => bus.config.delete('mesh.yaml'));
     expect(snapshots).toHaveLength(2);
     e.flush();
     expect(snapshots).toHaveLength(3);
     expect(snapshots.at(-1)!.routes.has(H)).toBe(false);
     // The same put without a batch leads.
-    await quietThenSettle(() => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'y' }));
+    await afterQuiet(150, () => bus.config.put('mesh.yaml', { source: 'mesh.yaml', objects, updatedAt: 'y' }));
     expect(snapshots).toHaveLength(4);
   });
 

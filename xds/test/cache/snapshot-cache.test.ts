@@ -183,19 +183,27 @@ describe('SnapshotCache: per-name change tracking', () => {
     expect(eds.stats.builds).toBe(builds);
   });
 
-  it('the periodic full sweep drops what nobody subscribes to any more, and nothing else', () => {
+  /**
+   * Proxy `gone` held greeter's assignment and left; `b` holds other's. Greeter keeps
+   * moving, other never does; rounds run up to epoch `last`.
+   */
+  function abandonedGreeter(last: number) {
     const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
     const eds = cache.cacheFor(grpcEndpointGenerator);
     cache.setSnapshot(mesh(1));
     cache.resources(aProxy({ id: 'gone' }), ENDPOINT_TYPE_URL, new Set([G]));
     cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
-    // The proxy that held greeter's assignment left; greeter keeps moving, other never does.
-    // Two full-sweep periods: the first only proves what was unused before it started.
-    for (let i = 2; i < 70; i++) {
+    for (let i = 2; i <= last; i++) {
       cache.setSnapshot(mesh(i));
       cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(O));
       cache.endRound();
     }
+    return { cache, eds };
+  }
+
+  it('the periodic full sweep drops what nobody subscribes to any more, and nothing else', () => {
+    // Two full-sweep periods: the first only proves what was unused before it started.
+    const { cache, eds } = abandonedGreeter(69);
     expect(eds.size).toBe(1);
     const builds = eds.stats.builds;
     cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
@@ -203,16 +211,7 @@ describe('SnapshotCache: per-name change tracking', () => {
   });
 
   it('leaves the full sweep out of the round: sweep() runs it when due, else the next snapshot does', () => {
-    const cache = new SnapshotCache(defaultGenerators(), recordingLogger());
-    const eds = cache.cacheFor(grpcEndpointGenerator);
-    cache.setSnapshot(mesh(1));
-    cache.resources(aProxy({ id: 'gone' }), ENDPOINT_TYPE_URL, new Set([G]));
-    cache.resources(aProxy({ id: 'b' }), ENDPOINT_TYPE_URL, new Set([O]));
-    for (let i = 2; i <= 64; i++) {
-      cache.setSnapshot(mesh(i));
-      cache.changedNames('grpc', ENDPOINT_TYPE_URL, subscribed(O));
-      cache.endRound();
-    }
+    const { cache, eds } = abandonedGreeter(64);
     // The sweep due at epoch 32 ran when epoch 33's snapshot came; the one due now waits.
     expect(cache.sweepDue).toBe(true);
     expect(eds.size).toBe(2);
