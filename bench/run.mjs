@@ -1,5 +1,5 @@
 // npm run bench [-- --quick | --smoke] [--out DIR] [--no-floor] [--no-delta | --modes sotw,delta] [--only W1,W2,W3,W6]
-//   [--proxies N,N] [--threads N] [--w3-rounds N] [--debounce-ms N] [--no-debounce-leading-edge] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
+//   [--proxies N,N] [--threads N] [--w3-rounds N] [--w2-rate N] [--w2-seconds N] [--debounce-ms N] [--no-debounce-leading-edge] [--max-delay-ms N] [--endpoint-interval-ms N] [--endpoint-build-share S] [--fresh-objects]
 // Scale benchmark (issue 8): the control plane under test in a child process, a load
 // generator of real ADS streams in worker threads (this process), scenarios W1/W2/W3/W6.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +40,9 @@ const P = smoke
 if (opt('--proxies')) P.proxies = opt('--proxies').split(',').map(Number);
 if (opt('--threads')) P.threads = Number(opt('--threads'));
 if (opt('--w3-rounds')) P.w3Rounds = Number(opt('--w3-rounds'));
+// --w2-rate N --w2-seconds N: W2's churn (a rate sweep runs W2 at several rates).
+if (opt('--w2-rate')) P.rate = Number(opt('--w2-rate'));
+if (opt('--w2-seconds')) P.seconds = Number(opt('--w2-seconds'));
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
