@@ -73,8 +73,8 @@ function sameLayout(previous: ShardState, shard: RegistryShard): ShardDiff | und
 /**
  * The first slot at or after `from` whose object differs (-1: none). Only pointer
  * comparisons in the loop: a rarely taken branch reading a property inside a 10,000-slot
- * scan left V8's on-stack-replaced code without feedback for it, and the scan fell back to
- * unoptimized code on nearly every call (≈ 0.6 ms instead of ≈ 0.02 ms per shard).
+ * scan left V8's on-stack-replaced code without feedback for it, and the scan left
+ * optimized code on nearly every republished shard (`--trace-deopt`).
  */
 function nextDifference(a: readonly unknown[], b: readonly unknown[], from: number): number {
   for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return i;
