@@ -1,5 +1,3 @@
-import type protobuf from 'protobufjs';
-
 /**
  * Where a walk over a resource is, as a stack of keys rendered only when an error is
  * reported: the checkers visit every field of every resource they validate, and a path
@@ -28,13 +26,4 @@ export class FieldPath {
     }
     return out;
   }
-}
-
-const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
-
-/** `type.fullName` computed once per type (protobufjs joins the parents' names on every read). */
-export function fullNameOf(type: protobuf.ReflectionObject): string {
-  let name = fullNames.get(type);
-  if (name === undefined) fullNames.set(type, (name = type.fullName));
-  return name;
 }

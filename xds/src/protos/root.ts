@@ -82,3 +82,13 @@ export function messageType(fullName: string): protobuf.Type {
   if (!type) types.set(fullName, (type = xdsProtoRoot().lookupType(fullName)));
   return type;
 }
+
+
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+/** `type.fullName` computed once per type (protobufjs joins the parents' names on every read). */
+export function fullNameOf(type: protobuf.ReflectionObject): string {
+  let name = fullNames.get(type);
+  if (name === undefined) fullNames.set(type, (name = type.fullName));
+  return name;
+}

@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
-import { FieldPath, fullNameOf } from './field-path.js';
+import { FieldPath } from './field-path.js';
+import { fullNameOf } from './root.js';
 
 export interface ShapeOptions {
   /**
@@ -32,25 +33,25 @@ export function checkShape(type: protobuf.Type, value: unknown, options: ShapeOp
 function checkMessage(type: protobuf.Type, value: unknown, path: FieldPath, errors: string[], opts: ShapeOptions): void {
   const full = fullNameOf(type);
   if (opts.json && full === '.google.protobuf.Duration' && typeof value === 'string') {
-    if (!/^-?\d+(\.\d{1,9})?s$/.test(value)) errors.push(`${String(path) || '<root>'}: not a duration: ${JSON.stringify(value)}`);
+    if (!/^-?\d+(\.\d{1,9})?s$/.test(value)) errors.push(`${where(path)}: not a duration: ${JSON.stringify(value)}`);
     return;
   }
   if (opts.json && WRAPPERS.has(full) && (typeof value !== 'object' || value === null)) return;
   if (full === '.google.protobuf.Struct' || full === '.google.protobuf.Value') return;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    errors.push(`${String(path) || '<root>'}: expected an object for ${full.slice(1)}`);
+    errors.push(`${where(path)}: expected an object for ${full.slice(1)}`);
     return;
   }
   const obj = value as Record<string, unknown>;
   if (full === '.google.protobuf.Any') {
     const typeUrl = obj['@type'];
     if (typeof typeUrl !== 'string') {
-      errors.push(`${String(path) || '<root>'}: Any without @type`);
+      errors.push(`${where(path)}: Any without @type`);
       return;
     }
     const inner = lookupAnyType(type, typeUrl);
     if (!inner) {
-      errors.push(`${String(path) || '<root>'}: Any type ${typeUrl} is not loaded (it would encode empty)`);
+      errors.push(`${where(path)}: Any type ${typeUrl} is not loaded (it would encode empty)`);
       return;
     }
     const { '@type': _drop, ...rest } = obj;
@@ -137,6 +138,11 @@ function checkValue(field: protobuf.Field, v: unknown, path: FieldPath, errors: 
     if (typeof n !== 'number' || !Number.isInteger(n)) bad(errors, path, 'an integer', v);
     else if (UNSIGNED_TYPES.has(t) && n < 0) bad(errors, path, 'an unsigned integer', v);
   }
+}
+
+/** The path for an error about a whole message (`<root>` for the resource itself). */
+function where(path: FieldPath): string {
+  return String(path) || '<root>';
 }
 
 function bad(errors: string[], path: FieldPath, what: string, v: unknown): void {

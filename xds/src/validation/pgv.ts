@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import protobuf from 'protobufjs';
-import { FieldPath, fullNameOf } from '../protos/field-path.js';
+import { FieldPath } from '../protos/field-path.js';
+import { fullNameOf } from '../protos/root.js';
 
 /**
  * A generic checker for the `validate.rules` annotations (protoc-gen-validate) that
@@ -90,6 +91,10 @@ export function checkPgv(type: protobuf.Type, value: unknown): PgvViolation[] {
 /** A string path (a map key's) or the walk's current one. */
 type PathLike = FieldPath | string;
 
+function report(out: PgvViolation[], path: PathLike, rule: string, message: string): void {
+  out.push({ path: String(path), rule, message });
+}
+
 function checkMessage(type: protobuf.Type, value: unknown, path: FieldPath, out: PgvViolation[]): void {
   if (!isObject(value)) return; // the shape checker reports wrong kinds
   if (fullNameOf(type) === '.google.protobuf.Any') {
@@ -111,11 +116,7 @@ function checkMessage(type: protobuf.Type, value: unknown, path: FieldPath, out:
     if (oneof.options?.['(validate.required)'] !== true) continue;
     if (!oneof.fieldsArray.some((f) => present(value[f.name]))) {
       path.push(oneof.name);
-      out.push({
-        path: String(path),
-        rule: 'oneof.required',
-        message: `one of ${oneof.fieldsArray.map((f) => f.name).join(', ')} must be set`,
-      });
+      report(out, path, 'oneof.required', `one of ${oneof.fieldsArray.map((f) => f.name).join(', ')} must be set`);
       path.pop();
     }
   }
@@ -146,7 +147,7 @@ function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined,
     const message = rules?.message as Rules | undefined;
     const wrapperKind = WRAPPER_RULE[name];
     if (wrapperKind) {
-      if (message?.required === true && !has) out.push({ path: String(path), rule: 'message.required', message: 'is required' });
+      if (message?.required === true && !has) report(out, path, 'message.required', 'is required');
       const r = rules?.[wrapperKind] as Rules | undefined;
       if (has && r) checkScalar(WRAPPER_SCALAR[wrapperKind]!, r, isObject(v) ? (v.value ?? defaultOf(wrapperKind)) : v, path, wrapperKind, out);
       return;
@@ -154,14 +155,14 @@ function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined,
     if (name === '.google.protobuf.Duration' || name === '.google.protobuf.Timestamp') {
       const kind = name === '.google.protobuf.Duration' ? 'duration' : 'timestamp';
       const r = rules?.[kind] as Rules | undefined;
-      if ((r?.required === true || message?.required === true) && !has) out.push({ path: String(path), rule: `${kind}.required`, message: 'is required' });
+      if ((r?.required === true || message?.required === true) && !has) report(out, path, `${kind}.required`, 'is required');
       else if (has && r) checkTime(kind, r, v, path, out);
       return;
     }
     if (name === '.google.protobuf.Any') {
       const r = rules?.any as Rules | undefined;
       if ((r?.required === true || message?.required === true) && !has) {
-        out.push({ path: String(path), rule: 'any.required', message: 'is required' });
+        report(out, path, 'any.required', 'is required');
         return;
       }
       if (has && r && isObject(v)) checkAny(r, v, path, out);
@@ -169,7 +170,7 @@ function checkValue(field: protobuf.Field, v: unknown, rules: Rules | undefined,
       return;
     }
     if (message?.required === true && !has) {
-      out.push({ path: String(path), rule: 'message.required', message: 'is required' });
+      report(out, path, 'message.required', 'is required');
       return;
     }
     if (has && message?.skip !== true) checkMessage(resolved, v, path, out);
@@ -199,14 +200,14 @@ function checkRepeated(field: protobuf.Field, v: unknown, rules: Rules | undefin
     const min = num(r.min_items);
     const max = num(r.max_items);
     if (min !== undefined && list.length < min) {
-      out.push({ path: String(path), rule: 'repeated.min_items', message: min === 1 ? 'must not be empty' : `must have at least ${min} items, has ${list.length}` });
+      report(out, path, 'repeated.min_items', min === 1 ? 'must not be empty' : `must have at least ${min} items, has ${list.length}`);
     }
-    if (max !== undefined && list.length > max) out.push({ path: String(path), rule: 'repeated.max_items', message: `must have at most ${max} items, has ${list.length}` });
+    if (max !== undefined && list.length > max) report(out, path, 'repeated.max_items', `must have at most ${max} items, has ${list.length}`);
     if (r.unique === true) {
       const seen = new Set<string>();
       list.forEach((item, i) => {
         const k = JSON.stringify(item);
-        if (seen.has(k)) out.push({ path: `${path}[${i}]`, rule: 'repeated.unique', message: 'repeats an earlier item' });
+        if (seen.has(k)) report(out, `${path}[${i}]`, 'repeated.unique', 'repeats an earlier item');
         seen.add(k);
       });
     }
@@ -226,8 +227,8 @@ function checkMap(field: protobuf.Field, v: unknown, rules: Rules | undefined, p
     if (r.ignore_empty === true && entries.length === 0) return;
     const min = num(r.min_pairs);
     const max = num(r.max_pairs);
-    if (min !== undefined && entries.length < min) out.push({ path: String(path), rule: 'map.min_pairs', message: `must have at least ${min} entries` });
-    if (max !== undefined && entries.length > max) out.push({ path: String(path), rule: 'map.max_pairs', message: `must have at most ${max} entries` });
+    if (min !== undefined && entries.length < min) report(out, path, 'map.min_pairs', `must have at least ${min} entries`);
+    if (max !== undefined && entries.length > max) report(out, path, 'map.max_pairs', `must have at most ${max} entries`);
   }
   const keyType = (field as unknown as protobuf.MapField).keyType ?? 'string';
   const keys = (r?.keys as Rules | undefined)?.[keyType] as Rules | undefined;
@@ -235,7 +236,7 @@ function checkMap(field: protobuf.Field, v: unknown, rules: Rules | undefined, p
   for (const [k, item] of entries) {
     path.push(`[${JSON.stringify(k)}]`);
     if (keys) checkScalar(keyType, keys, NUMERIC.has(keyType) ? Number(k) : k, `${path} (key)`, keyType, out);
-    if (r?.no_sparse === true && !present(item)) out.push({ path: String(path), rule: 'map.no_sparse', message: 'must not be empty' });
+    if (r?.no_sparse === true && !present(item)) report(out, path, 'map.no_sparse', 'must not be empty');
     checkValue(field, item, values, path, out);
     path.pop();
   }
@@ -312,7 +313,7 @@ function codePoints(s: string): number {
 
 function checkScalar(type: string, r: Rules, v: unknown, path: PathLike, kind: string, out: PgvViolation[]): void {
   const fail = (rule: string, message: string): void => {
-    out.push({ path: String(path), rule: `${kind}.${rule}`, message });
+    report(out, path, `${kind}.${rule}`, message);
   };
   if (type === 'string') {
     const s = typeof v === 'string' ? v : '';
@@ -395,7 +396,7 @@ function checkScalar(type: string, r: Rules, v: unknown, path: PathLike, kind: s
 function checkEnum(e: protobuf.Enum, r: Rules, v: unknown, path: PathLike, out: PgvViolation[]): void {
   const n = typeof v === 'string' ? e.values[v] : num(v);
   const fail = (rule: string, message: string): void => {
-    out.push({ path: String(path), rule: `enum.${rule}`, message });
+    report(out, path, `enum.${rule}`, message);
   };
   if (n === undefined) {
     if (r.defined_only === true) fail('defined_only', `${show(v)} is not a value of ${e.name}`);
@@ -424,7 +425,7 @@ function showDuration(ns: bigint): string {
 function checkTime(kind: 'duration' | 'timestamp', r: Rules, v: unknown, path: PathLike, out: PgvViolation[]): void {
   const ns = nanosOf(v);
   const fail = (rule: string, message: string): void => {
-    out.push({ path: String(path), rule: `${kind}.${rule}`, message });
+    report(out, path, `${kind}.${rule}`, message);
   };
   const bound = (key: string): bigint | undefined => (r[key] !== undefined ? nanosOf(r[key]) : undefined);
   if (r.const !== undefined && ns !== nanosOf(r.const)) fail('const', `must be ${showDuration(nanosOf(r.const))}, got ${showDuration(ns)}`);
@@ -450,8 +451,8 @@ function checkTime(kind: 'duration' | 'timestamp', r: Rules, v: unknown, path: P
 
 function checkAny(r: Rules, v: Record<string, unknown>, path: PathLike, out: PgvViolation[]): void {
   const url = typeof v['@type'] === 'string' ? v['@type'] : '';
-  if (Array.isArray(r.in) && !r.in.includes(url)) out.push({ path: String(path), rule: 'any.in', message: `must hold one of ${r.in.join(', ')}, holds ${url}` });
-  if (Array.isArray(r.not_in) && r.not_in.includes(url)) out.push({ path: String(path), rule: 'any.not_in', message: `must not hold ${url}` });
+  if (Array.isArray(r.in) && !r.in.includes(url)) report(out, path, 'any.in', `must hold one of ${r.in.join(', ')}, holds ${url}`);
+  if (Array.isArray(r.not_in) && r.not_in.includes(url)) report(out, path, 'any.not_in', `must not hold ${url}`);
 }
 
 /** `path: message (validate.rules rule)`. */
