@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
-import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, type DeltaResources } from './delta.js';
+import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, sentNames, type DeltaResources } from './delta.js';
 import { debugEnabled } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import { encodeDeltaDiscoveryResponse } from './response.js';
@@ -165,11 +165,12 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       this.logger.debug({ proxy: proxy.id, type: typeUrl, nonce }, 'delta NACK for an unknown nonce ignored');
       return false;
     }
-    const refused = new Set(namesInError(errorDetail.message, record.sent.keys()));
+    const names = sentNames(record);
+    const refused = new Set(namesInError(errorDetail.message, names));
     // Every resource of the response goes back to what the client had; only the ones the
     // error names are remembered as refused (the others are sent again).
     onDeltaNack(entry.resources, nonce, errorDetail.message);
-    for (const name of record.sent.keys()) if (!refused.has(name)) entry.resources.nacked.delete(name);
+    for (const name of names) if (!refused.has(name)) entry.resources.nacked.delete(name);
     const at = new Date();
     for (const name of refused) entry.nackedAt.set(name, at);
     this.logger.warn(
@@ -186,7 +187,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       errorDetail,
     });
     // The resources of that response the error does not name go out again at once.
-    return [...record.sent.keys()].some((n) => !refused.has(n)) || record.removed.length > 0;
+    return names.some((n) => !refused.has(n)) || record.removed.length > 0;
   }
 
   /**

@@ -25,12 +25,22 @@ export interface DeltaResources {
   readonly toldMissing: Set<string>;
 }
 
+/**
+ * One response awaiting its answer. Arrays, not maps: a push sends one or two resources to
+ * each of thousands of streams, and two maps per response were most of its garbage.
+ */
 export interface Inflight {
   readonly nonce: string;
-  readonly sent: ReadonlyMap<string, string>;
+  /** The resources sent (their names and versions; the cache's own objects, held until answered). */
+  readonly sent: readonly Pick<EncodedResource, 'name' | 'version'>[];
   readonly removed: readonly string[];
-  /** What `client` said of each sent or removed name before this response. */
-  readonly previous: ReadonlyMap<string, string | undefined>;
+  /** What `client` said of each sent name, then of each removed name, before this response (in that order). */
+  readonly previous: readonly (string | undefined)[];
+}
+
+/** The names a response sent. */
+export function sentNames(i: Inflight): string[] {
+  return i.sent.map((r) => r.name);
 }
 
 /** The subscription a diff is for. */
@@ -84,22 +94,21 @@ export function deltaDiff(res: DeltaResources, current: readonly EncodedResource
 }
 
 export function onDeltaSent(res: DeltaResources, nonce: string, send: readonly EncodedResource[], remove: readonly string[]): DeltaResources {
-  const previous = new Map<string, string | undefined>();
-  const sent = new Map<string, string>();
+  const previous: (string | undefined)[] = [];
   for (const r of send) {
-    previous.set(r.name, res.client.get(r.name));
-    sent.set(r.name, r.version);
+    previous.push(res.client.get(r.name));
     res.client.set(r.name, r.version);
     res.nacked.delete(r.name);
     res.toldMissing.delete(r.name);
   }
   for (const name of remove) {
-    previous.set(name, res.client.get(name));
+    previous.push(res.client.get(name));
     res.toldMissing.add(name);
     res.client.delete(name);
     res.nacked.delete(name);
   }
-  res.inflight.push({ nonce, sent, removed: remove, previous });
+  // (`send` is this response's own array: kept as it is, not copied.)
+  res.inflight.push({ nonce, sent: send, removed: remove, previous });
   return res;
 }
 
@@ -107,7 +116,7 @@ export function onDeltaSent(res: DeltaResources, nonce: string, send: readonly E
 function confirm(res: DeltaResources, through: number): void {
   for (let k = 0; k <= through; k++) {
     const i = res.inflight[k]!;
-    for (const [name, version] of i.sent) res.acked.set(name, version);
+    for (const r of i.sent) res.acked.set(r.name, r.version);
     for (const name of i.removed) res.acked.delete(name);
   }
 }
@@ -129,15 +138,18 @@ export function onDeltaNack(res: DeltaResources, nonce: string, error: string): 
   const at = res.inflight.findIndex((i) => i.nonce === nonce);
   if (at < 0) return res;
   const record = res.inflight[at]!;
-  for (const [name, version] of record.sent) {
+  const { sent, removed, previous } = record;
+  for (let k = 0; k < sent.length; k++) {
+    const { name, version } = sent[k]!;
     res.nacked.set(name, { version, error });
     if (res.client.get(name) !== version) continue;
-    const before = record.previous.get(name);
+    const before = previous[k];
     if (before === undefined) res.client.delete(name);
     else res.client.set(name, before);
   }
-  for (const name of record.removed) {
-    const before = record.previous.get(name);
+  for (let k = 0; k < removed.length; k++) {
+    const name = removed[k]!;
+    const before = previous[sent.length + k];
     if (before !== undefined && !res.client.has(name)) res.client.set(name, before);
   }
   // Earlier responses were answered before this one (answers come in order).
