@@ -10,6 +10,7 @@ import { runUntilSignal } from '../process-lifecycle.js';
 import { AdapterRole, XdsRoleExtension } from './federation.js';
 import { natsBusOptionsFromFlags, withNatsOptions, type NatsFlags } from './nats-flags.js';
 import { withLivenessOptions, type LivenessFlags } from './xds.js';
+import { buildPolicyFromFlags, type BuildPolicyFlags } from './build-policy-flags.js';
 
 /** Adds `--nats` and the flags that go with it to `serve` (registered in main.ts). */
 export function withFederationOptions(serve: Command): Command {
@@ -18,9 +19,8 @@ export function withFederationOptions(serve: Command): Command {
 
 /** The flags `serve --nats` reads (serve's own plus the NATS, adapter and liveness ones). */
 export type ServeOverNatsFlags = NatsFlags & AdapterFlags & LivenessFlags & {
-  static: string[]; xdsPort: number; httpPort: number; address: string;
-  debounceMs: number; maxDelayMs: number; debounceLeadingEdge: boolean; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
-};
+  static: string[]; xdsPort: number; httpPort: number; address: string; logLevel: string;
+} & BuildPolicyFlags;
 
 /**
  * `isthmus serve --nats`: both roles in one process over one NATS connection. The adapter
@@ -53,11 +53,7 @@ export async function serveOverNats(opts: ServeOverNatsFlags, modules: readonly 
     address: opts.address,
     xdsPort: opts.xdsPort,
     httpPort: opts.httpPort,
-    debounceMs: opts.debounceMs,
-    maxDelayMs: opts.maxDelayMs,
-    debounceLeadingEdge: opts.debounceLeadingEdge,
-    endpointIntervalMs: opts.endpointIntervalMs,
-    endpointBuildShare: opts.endpointBuildShare,
+    ...buildPolicyFromFlags(opts),
     logLevel: opts.logLevel,
     serverId,
     modules: [

@@ -8,23 +8,11 @@ import { MeshRuntime } from '../runtime.js';
 import { withConfigFile } from '../config-file.js';
 import { runUntilSignal } from '../process-lifecycle.js';
 import { serveOverNats, type ServeOverNatsFlags } from './serve-nats.js';
+import { buildPolicyFromFlags, withBuildPolicyOptions, type BuildPolicyFlags } from './build-policy-flags.js';
 
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${value}" is not a port (0-65535)`);
-  return n;
-}
-
-function parseMs(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a number of milliseconds`);
-  return n;
-}
-
-/** A share of time, 0.01 to 1 (`--endpoint-build-share`). */
-export function parseShare(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0.01 || n > 1) throw new InvalidArgumentError(`"${value}" is not a share of time between 0.01 and 1`);
   return n;
 }
 
@@ -47,18 +35,14 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function serveCommand(): Command {
-  return withConfigFile(new Command('serve'))
+  const cmd = withConfigFile(new Command('serve'))
     .description('Run the control plane: sources, rules engine, xDS server and admin HTTP in one process')
     .option('--static <path>', 'YAML/JSON file or directory of services and rules (repeatable)', collect, [])
     .option('--xds-port <port>', 'gRPC xDS (ADS) port', parsePort, 15010)
     .option('--http-port <port>', 'admin HTTP port (/healthz/ready, /metrics, /debug/*)', parsePort, 15014)
     .option('--address <ip>', 'address to listen on', '0.0.0.0')
-    .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
-    .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
-    .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
-    .option('--no-debounce-leading-edge', 'debounce every config change, also one on a quiet mesh (Istio\'s behaviour; default: such a change is built at once)')
-    .option('--endpoint-interval-ms <ms>', 'least time between two builds for endpoint-only changes', parseMs, 0)
-    .option('--endpoint-build-share <share>', 'largest share of time (0.01-1) builds for endpoint-only changes may take; they are paced to it', parseShare, 0.25)
+    .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, []);
+  return withBuildPolicyOptions(cmd)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info')
     .option('--consul <url>', 'read services from Consul at <url> (http://127.0.0.1:8500, https://...:8501)')
     .option('--consul-token <token>', 'Consul ACL token (env CONSUL_HTTP_TOKEN)')
@@ -118,8 +102,8 @@ Examples:
     )
     .action(async (opts: {
       static: string[]; xdsPort: number; httpPort: number; address: string; plugin: string[];
-      debounceMs: number; maxDelayMs: number; debounceLeadingEdge: boolean; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
-    } & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
+      logLevel: string;
+    } & BuildPolicyFlags & Partial<ConsulFlags> & Partial<NomadFlags> & KubernetesFlags) => {
       const logger = createLogger(opts.logLevel);
       const kubeOpts = withContextAlias(opts);
       const kube = kubernetesRequested(kubeOpts);
@@ -140,11 +124,7 @@ Examples:
         address: opts.address,
         xdsPort: opts.xdsPort,
         httpPort: opts.httpPort,
-        debounceMs: opts.debounceMs,
-        maxDelayMs: opts.maxDelayMs,
-        debounceLeadingEdge: opts.debounceLeadingEdge,
-        endpointIntervalMs: opts.endpointIntervalMs,
-        endpointBuildShare: opts.endpointBuildShare,
+        ...buildPolicyFromFlags(opts),
         logLevel: opts.logLevel,
         modules: [...platforms, ...plugins.map((p) => p.module)],
       });

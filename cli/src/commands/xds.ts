@@ -7,14 +7,11 @@ import { MeshRuntime } from '../runtime.js';
 import { runUntilSignal } from '../process-lifecycle.js';
 import { XdsRoleExtension } from './federation.js';
 import { natsBusOptionsFromFlags, parseDurationMs, withNatsOptions, type NatsFlags } from './nats-flags.js';
-import { parsePort, parseShare } from './serve.js';
+import { parsePort } from './serve.js';
+import { buildPolicyFromFlags, withBuildPolicyOptions, type BuildPolicyFlags } from './build-policy-flags.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function parseMs(value: string): number {
-  return parseDurationMs(value);
 }
 
 /** --stale-after / --grace, shared by `xds` and `serve --nats`. */
@@ -37,12 +34,8 @@ export function xdsCommand(): Command {
     .option('--address <ip>', 'address to listen on', '0.0.0.0')
     .option('--server-id <id>', 'names this replica in responses and proxy status (default <host>:<xds-port>)')
     .option('--plugin <package>', 'load a plugin package by npm name or path (repeatable)', collect, [])
-    .option('--require-source <source>', 'serve nothing until this registry source is on NATS, e.g. consul/dc1 (repeatable)', collect, [])
-    .option('--debounce-ms <ms>', 'quiet period before a burst of changes is pushed', parseMs, 100)
-    .option('--max-delay-ms <ms>', 'longest a change waits during a continuous burst', parseMs, 1000)
-    .option('--no-debounce-leading-edge', 'debounce every config change, also one on a quiet mesh (Istio\'s behaviour; default: such a change is built at once)')
-    .option('--endpoint-interval-ms <ms>', 'least time between two builds for endpoint-only changes', parseMs, 0)
-    .option('--endpoint-build-share <share>', 'largest share of time (0.01-1) builds for endpoint-only changes may take; they are paced to it', parseShare, 0.25)
+    .option('--require-source <source>', 'serve nothing until this registry source is on NATS, e.g. consul/dc1 (repeatable)', collect, []);
+  withBuildPolicyOptions(cmd)
     .option('--log-level <level>', 'trace|debug|info|warn|error (env ISTHMUS_LOG_LEVEL)', process.env.ISTHMUS_LOG_LEVEL ?? 'info');
   withNatsOptions(withLivenessOptions(cmd), { required: true });
   return cmd
@@ -59,8 +52,8 @@ Examples:
     )
     .action(async (opts: NatsFlags & LivenessFlags & {
       xdsPort: number; httpPort: number; address: string; serverId?: string; plugin: string[]; requireSource: string[];
-      debounceMs: number; maxDelayMs: number; debounceLeadingEdge: boolean; endpointIntervalMs: number; endpointBuildShare: number; logLevel: string;
-    }) => {
+      logLevel: string;
+    } & BuildPolicyFlags) => {
       const logger = createLogger(opts.logLevel);
       const plugins = [];
       for (const name of opts.plugin) plugins.push(await loadPlugin(name, logger));
@@ -70,11 +63,7 @@ Examples:
         address: opts.address,
         xdsPort: opts.xdsPort,
         httpPort: opts.httpPort,
-        debounceMs: opts.debounceMs,
-        maxDelayMs: opts.maxDelayMs,
-        debounceLeadingEdge: opts.debounceLeadingEdge,
-        endpointIntervalMs: opts.endpointIntervalMs,
-        endpointBuildShare: opts.endpointBuildShare,
+        ...buildPolicyFromFlags(opts),
         logLevel: opts.logLevel,
         serverId,
         modules: [
