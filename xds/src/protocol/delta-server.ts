@@ -24,8 +24,6 @@ interface DeltaEntry {
   evaluatedEpoch: number;
   /** Answer even with nothing to send: the first request of a client that holds nothing. */
   mustRespond: boolean;
-  /** When each refused version was refused (CSDS error_state.last_update_attempt). */
-  nackedAt: Map<string, Date>;
 }
 
 class DeltaStream extends XdsStream {
@@ -87,7 +85,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
               name,
               ...(sentVersion !== undefined ? { sentVersion } : {}),
               ...(ackedVersion !== undefined ? { ackedVersion } : {}),
-              ...(n ? { nacked: { version: n.version, error: n.error, at: e.nackedAt.get(name) ?? s.connectedAt } } : {}),
+              ...(n ? { nacked: { version: n.version, error: n.error, at: n.at } } : {}),
             };
           });
           return { typeUrl, state: e.state, resources };
@@ -118,7 +116,6 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
         resources: initialResources(initial),
         evaluatedEpoch: 0,
         mustRespond: Object.keys(initial).length === 0,
-        nackedAt: new Map(),
       };
       stream.types.set(typeUrl, entry);
     } else {
@@ -171,8 +168,6 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     // error names are remembered as refused (the others are sent again).
     onDeltaNack(entry.resources, nonce, errorDetail.message);
     for (const name of names) if (!refused.has(name)) entry.resources.nacked.delete(name);
-    const at = new Date();
-    for (const name of refused) entry.nackedAt.set(name, at);
     this.logger.warn(
       { proxy: proxy.id, type: typeUrl, nonce, resources: [...refused], errorDetail, protocol: 'delta' },
       'xDS NACK: the proxy rejected a response',

@@ -17,8 +17,8 @@ export interface DeltaResources {
   readonly client: Map<string, string>;
   /** name → version the client confirmed (ACKed, or stated on reconnect). */
   readonly acked: Map<string, string>;
-  /** name → the version the client refused, not sent again until it changes. */
-  readonly nacked: Map<string, { readonly version: string; readonly error: string }>;
+  /** name → the version the client refused (with its error and when), not sent again until it changes. */
+  readonly nacked: Map<string, { readonly version: string; readonly error: string; readonly at: Date }>;
   /** Responses not answered yet, in the order sent. */
   readonly inflight: Inflight[];
   /** Subscribed names we told the client (removed_resources) do not exist. */
@@ -134,14 +134,14 @@ export function onDeltaAck(res: DeltaResources, nonce: string): DeltaResources {
  * A NACK of `nonce`: the client kept what it had before that response, as far as we can
  * tell; the refused versions are remembered (and not sent again) with the error.
  */
-export function onDeltaNack(res: DeltaResources, nonce: string, error: string): DeltaResources {
+export function onDeltaNack(res: DeltaResources, nonce: string, error: string, when: Date = new Date()): DeltaResources {
   const at = res.inflight.findIndex((i) => i.nonce === nonce);
   if (at < 0) return res;
   const record = res.inflight[at]!;
   const { sent, removed, previous } = record;
   for (let k = 0; k < sent.length; k++) {
     const { name, version } = sent[k]!;
-    res.nacked.set(name, { version, error });
+    res.nacked.set(name, { version, error, at: when });
     if (res.client.get(name) !== version) continue;
     const before = previous[k];
     if (before === undefined) res.client.delete(name);

@@ -89,9 +89,10 @@ describe('delta per-resource bookkeeping', () => {
   it('a NACK puts back what the client had and remembers the refused versions, which are not sent again', () => {
     let r: DeltaResources = initialResources({ a: '1' });
     r = onDeltaSent(r, 'n1', [res('a', '2'), res('b', '1')], []);
-    r = onDeltaNack(r, 'n1', 'bad');
+    const when = new Date('2026-11-26T20:00:00Z');
+    r = onDeltaNack(r, 'n1', 'bad', when);
     expect(r.client).toEqual(new Map([['a', '1']]));
-    expect(r.nacked.get('a')).toEqual({ version: '2', error: 'bad' });
+    expect(r.nacked.get('a')).toEqual({ version: '2', error: 'bad', at: when });
     expect(deltaDiff(r, [res('a', '2'), res('b', '1')], wildcard).send).toEqual([]);
     // A new version of a goes out again and clears the refusal.
     const d = deltaDiff(r, [res('a', '3'), res('b', '1')], wildcard);
