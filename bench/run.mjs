@@ -34,7 +34,7 @@ const P = smoke
   ? { services: 5, endpoints: 3, proxies: [4], churnProxies: 4, watch: 2, rate: 5, seconds: 2, w3Rounds: 1, threads: 1, perChannel: 2, w6: { endpoints: 50, clusters: 50, streams: 10, sends: 2 } }
   : quick
     ? { services: 1000, endpoints: 10, proxies: [200], churnProxies: 200, watch: 3, rate: 30, seconds: 10, w3Rounds: 3, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 200, sends: 20 } }
-    : { services: 1000, endpoints: 10, proxies: [1000, 2000, 5000, 10000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, w3Rounds: 5, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
+    : { services: 1000, endpoints: 10, proxies: [1000, 2000, 5000, 10000], churnProxies: 2000, watch: 3, rate: 30, seconds: 60, w3Rounds: 10, threads: 2, perChannel: 50, w6: { endpoints: 1000, clusters: 3000, streams: 1000, sends: 50 } };
 // --proxies 1000,5000 runs W1 at those sizes only (W2/W3 still need churnProxies among them);
 // --threads N sets the load generator's worker threads.
 if (opt('--proxies')) P.proxies = opt('--proxies').split(',').map(Number);
