@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
-import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, sentNames, type DeltaResources } from './delta.js';
+import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, sentNames, unrefuse, type DeltaResources } from './delta.js';
 import { debugEnabled } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import { encodeDeltaDiscoveryResponse } from './response.js';
@@ -167,7 +167,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     // Every resource of the response goes back to what the client had; only the ones the
     // error names are remembered as refused (the others are sent again).
     onDeltaNack(entry.resources, nonce, errorDetail.message);
-    for (const name of names) if (!refused.has(name)) entry.resources.nacked.delete(name);
+    for (const name of names) if (!refused.has(name)) unrefuse(entry.resources, name);
     this.logger.warn(
       { proxy: proxy.id, type: typeUrl, nonce, resources: [...refused], errorDetail, protocol: 'delta' },
       'xDS NACK: the proxy rejected a response',
@@ -204,8 +204,8 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
     const names = state.wildcard ? undefined : (reached ?? state.names);
     const resources = this.source.resources(proxy, typeUrl, names);
     entry.evaluatedEpoch = this.source.epoch;
-    if (!resources && !stream.warned.has(typeUrl)) {
-      stream.warned.add(typeUrl);
+    if (!resources && !stream.warned?.has(typeUrl)) {
+      (stream.warned ??= new Set()).add(typeUrl);
       this.logger.warn(
         { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
         'no generator for this type and proxy: answering with no resources',

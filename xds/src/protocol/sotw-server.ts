@@ -27,9 +27,12 @@ interface TypeEntry {
   sent: ReadonlyMap<string, string>;
   /** name → version of the response the client last ACKed. */
   acked: ReadonlyMap<string, string>;
-  /** name → refused version and error (the resources the NACK names, else the whole response). */
-  nacked: Map<string, { version: string; error: string; at: Date }>;
+  /** name → refused version and error (the resources the NACK names, else the whole response); replaced, never changed. */
+  nacked: ReadonlyMap<string, { version: string; error: string; at: Date }>;
 }
+
+/** What a type entry starts with (and `nacked` goes back to on an ACK): one shared empty map, not three per stream and type. */
+const NOTHING: ReadonlyMap<string, never> = new Map<string, never>();
 
 class SotwStream extends XdsStream {
   readonly types = new Map<string, TypeEntry>();
@@ -114,7 +117,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       this.logger.debug({ proxy: proxy.id, type: typeUrl, nonce: request.nonce }, 'stale xDS request ignored');
       return;
     }
-    const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0, sent: new Map(), acked: new Map(), nacked: new Map() };
+    const entry: TypeEntry = prev ?? { state, evaluatedEpoch: 0, sent: NOTHING, acked: NOTHING, nacked: NOTHING };
     entry.state = state;
     stream.types.set(typeUrl, entry);
     // (An ACK names what it named before, the same set: the index need not hear of it.)
@@ -122,14 +125,17 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     if (kind === 'ACK') {
       // `sent` is replaced on every response, never changed: share it.
       entry.acked = entry.sent;
-      entry.nacked.clear();
+      entry.nacked = NOTHING;
     }
     if (kind === 'NACK') {
       const errorDetail = request.errorDetail ?? { code: 0, message: '' };
       const at = new Date();
+      // (Refusals add up until an ACK; the map is replaced, never changed.)
+      const nacked = new Map(entry.nacked);
       for (const name of namesInError(errorDetail.message, entry.sent.keys())) {
-        entry.nacked.set(name, { version: entry.sent.get(name)!, error: errorDetail.message, at });
+        nacked.set(name, { version: entry.sent.get(name)!, error: errorDetail.message, at });
       }
+      entry.nacked = nacked;
       this.logger.warn(
         { proxy: proxy.id, type: typeUrl, nonce: request.nonce, version: state.nackedVersion, errorDetail },
         'xDS NACK: the proxy rejected a response',
@@ -160,8 +166,8 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     }
     const resources = this.source.resources(proxy, typeUrl, entry.state.wildcard ? undefined : entry.state.names);
     entry.evaluatedEpoch = this.source.epoch;
-    if (!resources && !stream.warned.has(typeUrl)) {
-      stream.warned.add(typeUrl);
+    if (!resources && !stream.warned?.has(typeUrl)) {
+      (stream.warned ??= new Set()).add(typeUrl);
       this.logger.warn(
         { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
         'no generator for this type and proxy: answering with no resources',

@@ -68,8 +68,8 @@ export interface StreamBookkeeping {
 export class XdsStream implements StreamInfo {
   proxy: XdsProxy | undefined;
   readonly connectedAt = new Date();
-  /** Types already warned about (no generator): warn once per stream. */
-  readonly warned = new Set<string>();
+  /** Types already warned about (no generator): warn once per stream. Created on the first warning. */
+  warned: Set<string> | undefined;
   private readonly noncePrefix = randomBytes(3).toString('hex');
   private nonceSeq = 0;
   closed = false;

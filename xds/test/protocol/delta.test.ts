@@ -116,4 +116,18 @@ describe('delta per-resource bookkeeping', () => {
     expect([r.client.size, r.acked.size, r.nacked.size]).toEqual([0, 0, 0]);
     expect(forget(r, [])).toBe(r);
   });
+
+  it("one stream's refusals and names told missing never show up on another's", () => {
+    const streams = [initialResources(), initialResources(), initialResources()];
+    const [a, b, c] = streams as [DeltaResources, DeltaResources, DeltaResources];
+    onDeltaNack(onDeltaSent(a, 'n1', [res('x', '1')], []), 'n1', 'bad x');
+    onDeltaSent(b, 'n1', [], ['gone']);
+    expect(a.nacked.get('x')?.version).toBe('1');
+    expect([...b.toldMissing]).toEqual(['gone']);
+    expect([b.nacked.size, a.toldMissing.size, c.nacked.size, c.toldMissing.size]).toEqual([0, 0, 0, 0]);
+    // A fresh stream after all that still starts with nothing refused or missing.
+    const d = initialResources();
+    expect([d.nacked.size, d.toldMissing.size]).toEqual([0, 0]);
+    expect(deltaDiff(c, [res('x', '1')], wildcard).send.map((r) => r.name)).toEqual(['x']);
+  });
 });
