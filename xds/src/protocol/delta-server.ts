@@ -3,7 +3,6 @@ import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, sentNames, unrefuse, type DeltaResources } from './delta.js';
-import { debugEnabled } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import { encodeDeltaDiscoveryResponse } from './response.js';
 import { StreamServer, subscribedNames } from './stream-server.js';
@@ -232,23 +231,11 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       removed: remove,
       ...(this.controlPlaneId ? { controlPlaneId: this.controlPlaneId } : {}),
     });
-    try {
-      stream.call.write(body);
-    } catch (err) {
-      this.logger.debug({ proxy: proxy.id, err: String(err) }, 'delta xDS write failed');
-      this.close(stream);
-      return false;
-    }
+    if (!this.write(stream, body)) return false;
     entry.mustRespond = false;
     entry.resources = onDeltaSent(entry.resources, nonce, send, remove);
     entry.state = onSent(state, version, nonce);
-    this.callbacks.emit('onResponse', { stream, typeUrl, version, nonce, resources: send.length, bytes: body.length, trigger });
-    if (debugEnabled(this.logger)) {
-      this.logger.debug(
-        { proxy: proxy.id, type: typeUrl, version, nonce, resources: send.length, removed: remove.length, trigger, protocol: 'delta' },
-        'delta xDS response sent',
-      );
-    }
+    this.reportSent({ stream, typeUrl, version, nonce, resources: send.length, bytes: body.length, trigger }, { removed: remove.length, protocol: 'delta' });
     return true;
   }
 }

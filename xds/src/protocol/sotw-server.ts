@@ -1,5 +1,4 @@
 import type * as grpc from '@grpc/grpc-js';
-import { debugEnabled } from '../logger.js';
 import type { XdsProxy } from '../proxy.js';
 import type { EncodedResource } from '../resources/encoded.js';
 import { RESOURCE_TYPES } from '../resources/index.js';
@@ -238,7 +237,6 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
     carried: readonly EncodedResource[],
     trigger: 'request' | 'push',
   ): boolean {
-    const proxy = stream.proxy!;
     const nonce = stream.nextNonce();
     const body = encodeDiscoveryResponse({
       versionInfo: version,
@@ -247,28 +245,10 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       resources: carried,
       ...(this.controlPlaneId ? { controlPlaneId: this.controlPlaneId } : {}),
     });
-    try {
-      stream.call.write(body);
-    } catch (err) {
-      // The client went away between its last request and this push.
-      this.logger.debug({ proxy: proxy.id, err: String(err) }, 'xDS write failed');
-      this.close(stream);
-      return false;
-    }
+    if (!this.write(stream, body)) return false;
     entry.state = onSent(entry.state, version, nonce);
     entry.sent = sent;
-    this.callbacks.emit('onResponse', {
-      stream,
-      typeUrl,
-      version,
-      nonce,
-      resources: carried.length,
-      bytes: body.length,
-      trigger,
-    });
-    if (debugEnabled(this.logger)) {
-      this.logger.debug({ proxy: proxy.id, type: typeUrl, version, nonce, resources: carried.length, of: sent.size, trigger }, 'xDS response sent');
-    }
+    this.reportSent({ stream, typeUrl, version, nonce, resources: carried.length, bytes: body.length, trigger }, { of: sent.size });
     return true;
   }
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type * as grpc from '@grpc/grpc-js';
-import type { CallbackChain } from '../callbacks/callbacks.js';
-import type { XdsLogger } from '../logger.js';
+import type { CallbackChain, ResponseEvent } from '../callbacks/callbacks.js';
+import { debugEnabled, type XdsLogger } from '../logger.js';
 import { proxyFromNode, type NodeObject, type XdsProxy } from '../proxy.js';
 import type { TypeState } from './ack.js';
 import type { ResourceSource } from './source.js';
@@ -181,6 +181,27 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
       if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
     }
     if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
+  }
+
+  /** Writes one response; false, with the stream closed, when the client went away between its last request and now. */
+  protected write(stream: S, body: Buffer): boolean {
+    try {
+      stream.call.write(body);
+      return true;
+    } catch (err) {
+      this.logger.debug({ proxy: stream.proxy?.id, err: String(err) }, `${this.logLabel}xDS write failed`);
+      this.close(stream);
+      return false;
+    }
+  }
+
+  /** Reports a response written (after the stream's state took it in): onResponse, and a debug line with `detail`. */
+  protected reportSent(event: ResponseEvent, detail: Record<string, unknown>): void {
+    this.callbacks.emit('onResponse', event);
+    if (debugEnabled(this.logger)) {
+      const { stream, typeUrl, version, nonce, resources, trigger } = event;
+      this.logger.debug({ proxy: stream.proxy?.id, type: typeUrl, version, nonce, resources, trigger, ...detail }, `${this.logLabel}xDS response sent`);
+    }
   }
 
   /** Ends every stream (server shutdown). */
