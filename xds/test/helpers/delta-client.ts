@@ -1,7 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
 import { ADS_DELTA_PATH } from '../../src/protocol/ads-service.js';
-import { messageType } from '../../src/protos/root.js';
-import { jsonToStruct } from '../../src/protos/struct.js';
+import { XdsTestStream, type TestNode } from './xds-test-stream.js';
 
 export interface DecodedDeltaResponse {
   system_version_info: string;
@@ -22,48 +20,21 @@ export interface DeltaRequest {
   errorDetail?: { code: number; message: string };
 }
 
-let barrierSeq = 0;
-
 /**
- * A delta xDS client over grpc-js with the real Envoy protos (grpc-js-xds speaks only
- * SotW): sends DeltaDiscoveryRequests on DeltaAggregatedResources (or a single-type
- * Delta* method), queues DeltaDiscoveryResponses, and keeps the client-side view of
- * what it holds, as Envoy does.
+ * A delta xDS client (grpc-js-xds speaks only SotW): sends DeltaDiscoveryRequests on
+ * DeltaAggregatedResources (or a single-type Delta* method), queues
+ * DeltaDiscoveryResponses, and keeps the client-side view of what it holds, as Envoy does.
  */
-export class DeltaTestClient {
-  private readonly client: grpc.Client;
-  private readonly call: grpc.ClientDuplexStream<object, DecodedDeltaResponse>;
-  private readonly queue: DecodedDeltaResponse[] = [];
-  private readonly waiters: ((r: DecodedDeltaResponse) => void)[] = [];
-  private sentNode = false;
+export class DeltaTestClient extends XdsTestStream<DecodedDeltaResponse> {
   /** type → name → version the client holds after applying responses. */
   readonly held = new Map<string, Map<string, string>>();
-  ended = false;
 
-  constructor(
-    port: number,
-    private readonly node: { id: string; metadata?: Record<string, unknown> } = { id: 'delta-proxy', metadata: { NAMESPACE: 'default' } },
-    path = ADS_DELTA_PATH,
-  ) {
-    const requestType = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-    const responseType = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
-    this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    this.call = this.client.makeBidiStreamRequest(
-      path,
-      (req: object) => Buffer.from(requestType.encode(requestType.fromObject(req)).finish()),
-      (buf: Buffer) =>
-        responseType.toObject(responseType.decode(buf), { json: true, enums: String, longs: Number, arrays: true, defaults: true }) as DecodedDeltaResponse,
-    );
-    this.call.on('data', (r: DecodedDeltaResponse) => {
-      const w = this.waiters.shift();
-      if (w) w(r);
-      else this.queue.push(r);
-    });
-    this.call.on('error', () => {
-      this.ended = true;
-    });
-    this.call.on('end', () => {
-      this.ended = true;
+  constructor(port: number, node: TestNode = { id: 'delta-proxy', metadata: { NAMESPACE: 'default' } }, path = ADS_DELTA_PATH) {
+    super(port, node, path, {
+      request: 'envoy.service.discovery.v3.DeltaDiscoveryRequest',
+      response: 'envoy.service.discovery.v3.DeltaDiscoveryResponse',
+      responseName: 'DeltaDiscoveryResponse',
+      defaults: true,
     });
   }
 
@@ -76,11 +47,12 @@ export class DeltaTestClient {
       response_nonce: r.nonce ?? '',
     };
     if (r.errorDetail) req.error_detail = r.errorDetail;
-    if (!this.sentNode) {
-      req.node = { id: this.node.id, metadata: jsonToStruct(this.node.metadata ?? {}) };
-      this.sentNode = true;
-    }
-    this.call.write(req);
+    this.write(req);
+  }
+
+  /** (The server answers a subscription to a type it has never seen: the client holds nothing of it.) */
+  protected barrierRequest(typeUrl: string, name: string): void {
+    this.send({ typeUrl, subscribe: [name] });
   }
 
   /** Applies a response to `held` (as Envoy would after accepting it) and ACKs it. */
@@ -102,42 +74,5 @@ export class DeltaTestClient {
 
   heldVersions(typeUrl: string): Record<string, string> {
     return Object.fromEntries([...(this.held.get(typeUrl) ?? new Map())].sort(([a], [b]) => (a < b ? -1 : 1)));
-  }
-
-  next(timeoutMs = 15_000): Promise<DecodedDeltaResponse> {
-    const queued = this.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const at = this.waiters.indexOf(done);
-        if (at >= 0) this.waiters.splice(at, 1);
-        reject(new Error('no DeltaDiscoveryResponse arrived'));
-      }, timeoutMs);
-      const done = (r: DecodedDeltaResponse) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-      this.waiters.push(done);
-    });
-  }
-
-  /**
-   * Proves nothing else is queued or in flight: subscribes to a never-seen type, which the
-   * server answers (the client holds nothing of it), and returns what came before.
-   */
-  async drainUntilBarrier(): Promise<DecodedDeltaResponse[]> {
-    const typeUrl = `type.googleapis.com/isthmus.test.Barrier${++barrierSeq}`;
-    this.send({ typeUrl, subscribe: ['x'] });
-    const before: DecodedDeltaResponse[] = [];
-    for (;;) {
-      const r = await this.next();
-      if (r.type_url === typeUrl) return before;
-      before.push(r);
-    }
-  }
-
-  close(): void {
-    this.call.end();
-    this.client.close();
   }
 }
