@@ -50,3 +50,4 @@ export * from './platform/naming.js';
 export * from './platform/mapping.js';
 export * from './platform/flags.js';
 export * from './platform/stale-tracker.js';
+export * from './platform/once-log.js';

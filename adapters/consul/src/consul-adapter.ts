@@ -1,5 +1,15 @@
 import type { Registry } from 'prom-client';
-import { PlatformStaleTracker, type Logger, type PlatformAdapter, type RegistryShard, type RegistrySink, type ServicePort } from '@isthmus/core';
+import {
+  onceLog,
+  PlatformStaleTracker,
+  servicePattern,
+  type Logger,
+  type OnceLog,
+  type PlatformAdapter,
+  type RegistryShard,
+  type RegistrySink,
+  type ServicePort,
+} from '@isthmus/core';
 import { BlockingWatch } from './blocking-watch.js';
 import { ConsulClient, ConsulRequestError, type ConsulResponse } from './consul-client.js';
 import { decodeCatalogServices, decodeHealthEntries, type CatalogServices, type HealthEntry } from './consul-types.js';
@@ -63,7 +73,7 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
   private readonly stale: PlatformStaleTracker;
   private publishTimer: NodeJS.Timeout | undefined;
   private synced = false;
-  private readonly logged = new Set<string>();
+  private readonly logOnce: OnceLog;
 
   constructor(
     private readonly options: ConsulAdapterOptions,
@@ -76,6 +86,7 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
     this.shared = new TokenBucket(this.tuning.globalRate);
     this.metrics = ConsulMetrics.for(deps.metrics);
     this.logger = deps.logger;
+    this.logOnce = onceLog(this.logger, this.source);
     this.stale = new PlatformStaleTracker({
       product: 'Consul',
       source: this.source,
@@ -87,8 +98,8 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
       markStale: (message) => this.sink?.markStale(message),
       onRecovered: () => this.schedulePublish(),
     });
-    this.include = options.services && options.services.length > 0 ? options.services.map(glob) : undefined;
-    this.exclude = (options.excludeServices ?? ['consul']).map(glob);
+    this.include = options.services && options.services.length > 0 ? options.services.map(servicePattern) : undefined;
+    this.exclude = (options.excludeServices ?? ['consul']).map(servicePattern);
     this.tags = options.tags && options.tags.length > 0 ? new Set(options.tags) : undefined;
     this.passing = canUsePassingFilter(this.mapping);
   }
@@ -307,16 +318,5 @@ export class ConsulPlatformAdapter implements PlatformAdapter {
     }
     return { source: this.source, services, workloads };
   }
-
-  private logOnce(key: string, level: 'warn' | 'info', obj: object, msg: string): void {
-    if (this.logged.has(key)) return;
-    if (this.logged.size > 10_000) this.logged.clear();
-    this.logged.add(key);
-    this.logger?.[level]({ source: this.source, ...obj }, msg);
-  }
 }
 
-/** `*` matches any run of characters; everything else is literal. */
-function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-}

@@ -1,8 +1,10 @@
 import type { Registry } from 'prom-client';
 import {
   jsonEqual,
+  onceLog,
   PlatformStaleTracker,
   type Logger,
+  type OnceLog,
   type PlatformAdapter,
   type RegistryShard,
   type RegistrySink,
@@ -103,7 +105,7 @@ export class KubernetesPlatformAdapter implements PlatformAdapter {
   private synced = false;
   private forcePublish = false;
   private publishTimer: NodeJS.Timeout | undefined;
-  private readonly logged = new Set<string>();
+  private readonly logOnce: OnceLog;
 
   constructor(
     private readonly options: KubernetesAdapterOptions,
@@ -118,6 +120,7 @@ export class KubernetesPlatformAdapter implements PlatformAdapter {
     this.scope = new NamespaceFilter(options.namespaces, options.namespaceSelectors);
     this.metrics = KubernetesMetrics.for(deps.metrics);
     this.logger = deps.logger;
+    this.logOnce = onceLog(this.logger, this.source);
     this.stale = new PlatformStaleTracker({
       product: 'Kubernetes',
       source: this.source,
@@ -372,13 +375,6 @@ export class KubernetesPlatformAdapter implements PlatformAdapter {
       for (const w of e.workloads) workloads.push(w);
     }
     return { source: this.source, services, workloads };
-  }
-
-  private logOnce(key: string, level: 'warn' | 'info' | 'debug', obj: object, msg: string): void {
-    if (this.logged.has(key)) return;
-    if (this.logged.size > 10_000) this.logged.clear();
-    this.logged.add(key);
-    this.logger?.[level]({ source: this.source, ...obj }, msg);
   }
 }
 

@@ -1,9 +1,12 @@
 import type { Registry } from 'prom-client';
 import {
   BlockingQuery,
+  onceLog,
   PlatformStaleTracker,
+  servicePattern,
   TokenBucket,
   type Logger,
+  type OnceLog,
   type PlatformAdapter,
   type RegistryShard,
   type RegistrySink,
@@ -114,7 +117,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
   private readonly stale: PlatformStaleTracker;
   private publishTimer: NodeJS.Timeout | undefined;
   private synced = false;
-  private readonly logged = new Set<string>();
+  private readonly logOnce: OnceLog;
 
   constructor(
     private readonly options: NomadAdapterOptions,
@@ -127,6 +130,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
     this.shared = new TokenBucket(this.tuning.globalRate);
     this.metrics = NomadMetrics.for(deps.metrics);
     this.logger = deps.logger;
+    this.logOnce = onceLog(this.logger, this.source);
     this.stale = new PlatformStaleTracker({
       product: 'Nomad',
       source: this.source,
@@ -138,7 +142,7 @@ export class NomadPlatformAdapter implements PlatformAdapter {
       markStale: (message) => this.sink?.markStale(message),
       onRecovered: () => this.schedulePublish(),
     });
-    this.include = options.services && options.services.length > 0 ? options.services.map(glob) : undefined;
+    this.include = options.services && options.services.length > 0 ? options.services.map(servicePattern) : undefined;
     this.tags = options.tags && options.tags.length > 0 ? new Set(options.tags) : undefined;
     if (this.mapping.health === 'checks') {
       this.checks = new CheckPoller({
@@ -574,16 +578,5 @@ export class NomadPlatformAdapter implements PlatformAdapter {
     }
     return { source: this.source, services: [...services.values()], workloads };
   }
-
-  private logOnce(key: string, level: 'warn' | 'info', obj: object, msg: string): void {
-    if (this.logged.has(key)) return;
-    if (this.logged.size > 10_000) this.logged.clear();
-    this.logged.add(key);
-    this.logger?.[level]({ source: this.source, ...obj }, msg);
-  }
 }
 
-/** `*` matches any run of characters; everything else is literal. */
-function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-}

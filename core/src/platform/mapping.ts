@@ -1,6 +1,6 @@
 /*
  * Mapping helpers shared by the platform adapters (Consul, Nomad): labels and versions from
- * service tags, mesh-port choice.
+ * service tags, mesh-port choice, service selection patterns.
  */
 
 /** The default pattern of a bare version tag (`v1`, `v2.1`). */
@@ -44,4 +44,9 @@ export function mostCommon(values: readonly number[]): number | undefined {
   let best: number | undefined;
   for (const [v, n] of counts) if (best === undefined || n > counts.get(best)! || (n === counts.get(best)! && v < best)) best = v;
   return best;
+}
+
+/** A service selection pattern (`--consul-service`, `--nomad-service`): `*` matches any run of characters, the rest is literal. */
+export function servicePattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
