@@ -144,6 +144,8 @@ async function session(server, n, scenarios, mode = 'sotw') {
     // P.w3Rounds times (one change is one sample of a noisy machine); figures per change.
     if (scenarios.has('W3') && n === P.churnProxies) {
       await gen.collect();
+      // A full GC first (both servers): the garbage W2 promoted is W2's, not W3's to collect.
+      await cp.call({ cmd: 'stats', gc: true });
       const cpu0 = (await cp.call({ cmd: 'stats' })).cpuSeconds;
       const lat = [];
       let bytes = 0;
