@@ -19,7 +19,7 @@ export interface DeltaResources {
   readonly acked: Map<string, string>;
   /** name → the version the client refused (with its error and when), not sent again until it changes. */
   nacked: ReadonlyMap<string, Refusal>;
-  /** Responses not answered yet, in the order sent. */
+  /** Responses not answered yet, in the order sent (at most MAX_INFLIGHT). */
   readonly inflight: Inflight[];
   /** Subscribed names we told the client (removed_resources) do not exist. */
   toldMissing: ReadonlySet<string>;
@@ -70,6 +70,14 @@ export interface Inflight {
   /** What `client` said of each sent name, then of each removed name, before this response (in that order). */
   readonly previous: readonly (string | undefined)[];
 }
+
+/**
+ * Unanswered responses kept per stream and type. Real clients answer every response in
+ * order, so a few are in flight at most; one that never answers must not grow the list
+ * (and hold the resources it names) without bound. Past the cap the oldest is forgotten:
+ * a late answer to it is an unknown nonce, ignored; what the client holds is unaffected.
+ */
+export const MAX_INFLIGHT = 64;
 
 /** The names a response sent. */
 export function sentNames(i: Inflight): string[] {
@@ -142,6 +150,7 @@ export function onDeltaSent(res: DeltaResources, nonce: string, send: readonly E
   }
   // (`send` is this response's own array: kept as it is, not copied.)
   res.inflight.push({ nonce, sent: send, removed: remove, previous });
+  if (res.inflight.length > MAX_INFLIGHT) res.inflight.shift();
   return res;
 }
 

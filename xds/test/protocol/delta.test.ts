@@ -4,6 +4,7 @@ import {
   deltaDiff,
   forget,
   initialResources,
+  MAX_INFLIGHT,
   onDeltaAck,
   onDeltaNack,
   onDeltaSent,
@@ -115,6 +116,20 @@ describe('delta per-resource bookkeeping', () => {
     r = forget(r, ['a', 'b']);
     expect([r.client.size, r.acked.size, r.nacked.size]).toEqual([0, 0, 0]);
     expect(forget(r, [])).toBe(r);
+  });
+
+  it('a client that never answers holds at most MAX_INFLIGHT responses; the newest can still be ACKed', () => {
+    const r = initialResources();
+    for (let k = 1; k <= MAX_INFLIGHT + 10; k++) onDeltaSent(r, `n${k}`, [res('a', String(k))], []);
+    expect(r.inflight.length).toBe(MAX_INFLIGHT);
+    expect(r.inflight[0]!.nonce).toBe('n11');
+    expect(r.client.get('a')).toBe(String(MAX_INFLIGHT + 10));
+    // An answer to a forgotten response is an unknown nonce: nothing changes.
+    onDeltaAck(r, 'n1');
+    expect([r.inflight.length, r.acked.size]).toEqual([MAX_INFLIGHT, 0]);
+    onDeltaAck(r, `n${MAX_INFLIGHT + 10}`);
+    expect(r.inflight).toEqual([]);
+    expect(r.acked.get('a')).toBe(String(MAX_INFLIGHT + 10));
   });
 
   it("one stream's refusals and names told missing never show up on another's", () => {
