@@ -1,5 +1,4 @@
 import type * as grpc from '@grpc/grpc-js';
-import { RESOURCE_TYPES } from '../resources/index.js';
 import { onDeltaRequest, onSent, type DeltaRequestView, type TypeState } from './ack.js';
 import type { DeltaDiscoveryRequestObject } from './ads-service.js';
 import { deltaDiff, forget, initialResources, onDeltaAck, onDeltaNack, onDeltaSent, sentNames, unrefuse, type DeltaResources } from './delta.js';
@@ -201,16 +200,7 @@ export class DeltaServer extends StreamServer<DeltaDiscoveryRequestObject, Delta
       return false;
     }
     const names = state.wildcard ? undefined : (reached ?? state.names);
-    const resources = this.source.resources(proxy, typeUrl, names);
-    entry.evaluatedEpoch = this.source.epoch;
-    if (!resources && !stream.warned?.has(typeUrl)) {
-      (stream.warned ??= new Set()).add(typeUrl);
-      this.logger.warn(
-        { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
-        'no generator for this type and proxy: answering with no resources',
-      );
-    }
-    const list = resources ?? [];
+    const list = this.generate(stream, typeUrl, entry, names);
     const { send, remove } = deltaDiff(entry.resources, list, names ? { wildcard: false, names } : state);
     // Informational in delta (each resource carries its own version): the snapshot's
     // content version, the same on every replica, as Istio sends its push version.

@@ -163,16 +163,7 @@ export class SotwServer extends StreamServer<DiscoveryRequestObject, TypeEntry, 
       const partial = this.partialPush(stream, typeUrl, entry);
       if (partial !== undefined) return partial;
     }
-    const resources = this.source.resources(proxy, typeUrl, entry.state.wildcard ? undefined : entry.state.names);
-    entry.evaluatedEpoch = this.source.epoch;
-    if (!resources && !stream.warned?.has(typeUrl)) {
-      (stream.warned ??= new Set()).add(typeUrl);
-      this.logger.warn(
-        { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
-        'no generator for this type and proxy: answering with no resources',
-      );
-    }
-    const list = resources ?? [];
+    const list = this.generate(stream, typeUrl, entry, entry.state.wildcard ? undefined : entry.state.names);
     const version = responseVersion(list);
     const decision = decidePush(entry.state, version);
     if (!decision.push && decision.state.status === 'ACKED' && entry.state.status !== 'ACKED') {

@@ -3,6 +3,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { CallbackChain, ResponseEvent } from '../callbacks/callbacks.js';
 import { debugEnabled, type XdsLogger } from '../logger.js';
 import { proxyFromNode, type NodeObject, type XdsProxy } from '../proxy.js';
+import type { EncodedResource } from '../resources/encoded.js';
+import { RESOURCE_TYPES } from '../resources/index.js';
 import type { TypeState } from './ack.js';
 import type { ResourceSource } from './source.js';
 import { SubscriptionIndex } from './subscription-index.js';
@@ -181,6 +183,25 @@ export abstract class StreamServer<Req, E extends StreamTypeEntry, S extends Ser
       if (this.respond(stream, typeUrl, entry, 'push')) pushed = true;
     }
     if (pushed) this.callbacks.emit('onPushComplete', stream, (performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * The resources of `typeUrl` for the stream's subscription (`names`; undefined: all),
+   * and the entry marked evaluated at this epoch. A type no generator serves for this
+   * proxy gets none, with a warning once per stream and type.
+   */
+  protected generate(stream: S, typeUrl: string, entry: E, names: ReadonlySet<string> | undefined): readonly EncodedResource[] {
+    const proxy = stream.proxy!;
+    const resources = this.source.resources(proxy, typeUrl, names);
+    entry.evaluatedEpoch = this.source.epoch;
+    if (!resources && !stream.warned?.has(typeUrl)) {
+      (stream.warned ??= new Set()).add(typeUrl);
+      this.logger.warn(
+        { proxy: proxy.id, type: typeUrl, generator: proxy.generator, known: RESOURCE_TYPES.has(typeUrl) },
+        'no generator for this type and proxy: answering with no resources',
+      );
+    }
+    return resources ?? [];
   }
 
   /** Writes one response; false, with the stream closed, when the client went away between its last request and now. */

@@ -98,6 +98,22 @@ describe('ADS state-of-the-world protocol', () => {
     expect(server.status()[0]).toMatchObject({ id: 'proxy-a', generator: 'grpc', namespace: 'default' });
   });
 
+  it('a type no generator serves is answered with no resources, and warned about once per stream', async () => {
+    server.setSnapshot(canarySnapshot().build());
+    const c = connect();
+    const unknown = 'type.googleapis.com/isthmus.test.NoSuchType';
+    const r = await c.request(unknown, ['x']);
+    expect([r.type_url, r.resources]).toEqual([unknown, []]);
+    // A wider subscription is answered again (still nothing), without a second warning.
+    c.ack(r, ['x', 'y']);
+    const again = await c.next();
+    expect([again.type_url, again.resources]).toEqual([unknown, []]);
+    expect(await c.drainUntilBarrier()).toEqual([]);
+    const warned = logger.at('warn').filter((l) => l.msg.startsWith('no generator for this type') && l.obj.type === unknown);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.obj).toMatchObject({ proxy: 'proxy-a', generator: 'grpc', known: false });
+  });
+
   it('pushes in the order CDS, EDS, LDS, RDS when a snapshot changes every type', async () => {
     server.setSnapshot(canarySnapshot().build());
     const c = connect();

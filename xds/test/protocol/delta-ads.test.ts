@@ -96,6 +96,25 @@ describe('delta (incremental) xDS on ADS', () => {
     expect(await c.drainUntilBarrier()).toEqual([]);
   });
 
+  it('a type no generator serves is answered with no resources, and warned about once per stream', async () => {
+    server.setSnapshot(canarySnapshot().build());
+    const c = connect();
+    const unknown = 'type.googleapis.com/isthmus.test.NoSuchType';
+    c.send({ typeUrl: unknown, subscribe: ['x'] });
+    const r = await c.next();
+    expect([r.type_url, r.resources, r.removed_resources]).toEqual([unknown, [], ['x']]);
+    c.ack(r);
+    // A wider subscription is answered again (`y` does not exist either), without a second warning.
+    c.send({ typeUrl: unknown, subscribe: ['y'] });
+    const again = await c.next();
+    expect([again.type_url, again.removed_resources]).toEqual([unknown, ['y']]);
+    c.ack(again);
+    expect(await c.drainUntilBarrier()).toEqual([]);
+    const warned = logger.at('warn').filter((l) => l.msg.startsWith('no generator for this type') && l.obj.type === unknown);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.obj).toMatchObject({ proxy: 'delta-a', known: false });
+  });
+
   it('an explicit * is a wildcard too; a policy change sends the clusters it changes only', async () => {
     server.setSnapshot(canarySnapshot().build());
     const c = connect();
