@@ -29,7 +29,6 @@ export class AdsTestClient extends XdsTestStream<DecodedResponse> {
     super(port, node, path, {
       request: 'envoy.service.discovery.v3.DiscoveryRequest',
       response: 'envoy.service.discovery.v3.DiscoveryResponse',
-      responseName: 'DiscoveryResponse',
     });
   }
 

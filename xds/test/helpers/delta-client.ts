@@ -33,7 +33,6 @@ export class DeltaTestClient extends XdsTestStream<DecodedDeltaResponse> {
     super(port, node, path, {
       request: 'envoy.service.discovery.v3.DeltaDiscoveryRequest',
       response: 'envoy.service.discovery.v3.DeltaDiscoveryResponse',
-      responseName: 'DeltaDiscoveryResponse',
       defaults: true,
     });
   }

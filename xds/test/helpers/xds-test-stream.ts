@@ -30,11 +30,11 @@ export abstract class XdsTestStream<Res extends { type_url: string }> {
     port: number,
     private readonly node: TestNode,
     path: string,
-    messages: { request: string; response: string; responseName: string; defaults?: boolean },
+    messages: { request: string; response: string; defaults?: boolean },
   ) {
     const requestType = messageType(messages.request);
     const responseType = messageType(messages.response);
-    this.responseName = messages.responseName;
+    this.responseName = messages.response.split('.').at(-1)!;
     this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     this.call = this.client.makeBidiStreamRequest(
       path,
